@@ -1,0 +1,5 @@
+"""ionflow: jobflow workflows that find fast ion conductors with MLIPs."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The science of ionflow. Nothing in ``ionflow.core`` imports jobflow."""
