@@ -1,0 +1,7 @@
+"""Flow makers that wire ionflow's jobs together."""
+
+from __future__ import annotations
+
+from ionflow.flows.screen import ScreenHopsFlow
+
+__all__ = ["ScreenHopsFlow"]

@@ -1,0 +1,125 @@
+"""Documents of the hop screen: enumeration, one NEB per hop, and the screen summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pymatgen.core import Structure
+
+
+class SiteDoc(BaseModel):
+    """One symmetry-distinct mobile-ion site."""
+
+    label: str = Field(description="Site label, e.g. Li1")
+    species: str
+    wyckoff: str = Field(description="Wyckoff symbol, e.g. 4h")
+    multiplicity: int = Field(description="Number of equivalent sites in the input cell")
+    wyckoff_multiplicity: int | None = None
+    index: int = Field(description="Representative site index in the input structure")
+    frac_coords: list[float]
+
+
+class HopDoc(BaseModel):
+    """One inequivalent hop i -> nearest j, with its vacancy endpoints."""
+
+    hop_id: str
+    initial_label: str
+    initial_wyckoff: str
+    final_label: str
+    final_wyckoff: str
+    length_A: float
+    min_ion_distance_A: float
+    close_approach: bool = Field(
+        description="Straight path passes closer than the threshold (0.5 Å) to another ion"
+    )
+    start_index: int
+    end_index: int
+    end_image: list[int]
+    initial_structure: Structure | None = Field(None, description="Vacancy supercell, IS")
+    final_structure: Structure | None = Field(None, description="Vacancy supercell, FS")
+    moving_index: int = 0
+    supercell: list[list[int]] | None = None
+    hop: dict[str, Any] = Field(default_factory=dict, description="ionflow.core Hop.as_dict()")
+
+
+class HopEnumerationDoc(BaseModel):
+    """Output of :class:`~ionflow.jobs.hops.HopEnumerationMaker`."""
+
+    formula: str
+    species: str
+    structure: Structure
+    sites: list[SiteDoc]
+    hops: list[HopDoc]
+    supercell_min_length_A: float
+    n_sites_supercell: int | None = None
+
+
+class NebImages(BaseModel):
+    """Band geometry, kept in the ``data`` store."""
+
+    positions: list = Field(description="(n_images, n_atoms, 3) Å, float32")
+    numbers: list[int]
+    cell: list[list[float]]
+
+
+class NebDoc(BaseModel):
+    """Output of :class:`~ionflow.jobs.neb.MLIPNebMaker` for one hop."""
+
+    hop_id: str | None = None
+    formula: str | None = None
+    model: str
+    barrier_forward_eV: float | None
+    barrier_reverse_eV: float | None
+    converged: bool
+    failure_reason: str | None = None
+    ts_index: int | None = None
+    n_images: int
+    energies_eV: list[float] = Field(default_factory=list)
+    relative_energies_eV: list[float] = Field(default_factory=list)
+    n_steps: int = 0
+    force_calls: int = 0
+    endpoint_force_calls: int = 0
+    band_force_calls: int = 0
+    max_force_eV_A: float | None = None
+    wall_time_s: float = 0.0
+    endpoints_converged: bool | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    hop: dict[str, Any] | None = Field(None, description="Hop metadata (labels, length)")
+    images: NebImages | None = None
+
+
+class HopResultRow(BaseModel):
+    """One row of the Table-1-style barrier table."""
+
+    hop_id: str
+    initial: str = Field(description="IS label with Wyckoff, e.g. Li1 (4h)")
+    final: str
+    length_A: float
+    close_approach: bool
+    barrier_forward_eV: float | None
+    barrier_reverse_eV: float | None
+    converged: bool
+    failure_reason: str | None = None
+    force_calls: int | None = None
+    wall_time_s: float | None = None
+
+
+class HopScreenDoc(BaseModel):
+    """Summary of a hop screen: the barrier table, lowest barrier, percolation barriers."""
+
+    formula: str
+    reduced_formula: str
+    species: str
+    model: str
+    structure: Structure
+    sites: list[SiteDoc]
+    hops: list[HopResultRow]
+    lowest_barrier_eV: float | None = None
+    lowest_barrier_hop: str | None = None
+    percolation_barriers_eV: dict[str, float | None] = Field(
+        default_factory=dict, description="Keys 1D, 2D, 3D; None where hops never percolate"
+    )
+    n_hops: int
+    n_converged: int
+    n_failed: int
