@@ -1,0 +1,35 @@
+"""Mobile-ion sites, hop enumeration, NEB endpoints, initial paths and percolation."""
+
+from __future__ import annotations
+
+from ionflow.core.hops.endpoints import HopEndpoints, build_vacancy_endpoints, supercell_matrix
+from ionflow.core.hops.enumerate import Hop, enumerate_hops
+from ionflow.core.hops.interpolate import interpolate_path, max_neighbour_gap
+from ionflow.core.hops.percolation import (
+    Edge,
+    hop_edges,
+    percolation_barriers,
+    percolation_dimension_at,
+    periodic_dimensionality,
+)
+from ionflow.core.hops.sites import MobileSite, find_mobile_sites
+from ionflow.core.hops.validate import normalize_species, validate_structure
+
+__all__ = [
+    "Edge",
+    "Hop",
+    "HopEndpoints",
+    "MobileSite",
+    "build_vacancy_endpoints",
+    "enumerate_hops",
+    "find_mobile_sites",
+    "hop_edges",
+    "interpolate_path",
+    "max_neighbour_gap",
+    "normalize_species",
+    "percolation_barriers",
+    "percolation_dimension_at",
+    "periodic_dimensionality",
+    "supercell_matrix",
+    "validate_structure",
+]

@@ -1,0 +1,219 @@
+"""Supercells and vacancy-mechanism NEB endpoints for a hop."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pymatgen.core import PeriodicSite, Structure
+
+from ionflow.core.errors import IonflowInputError
+from ionflow.core.hops.validate import element_symbol
+
+if TYPE_CHECKING:
+    from ase import Atoms
+    from pymatgen.core import Lattice
+
+    from ionflow.core.hops.enumerate import Hop
+
+__all__ = ["HopEndpoints", "build_vacancy_endpoints", "supercell_matrix"]
+
+logger = logging.getLogger(__name__)
+
+_MATCH_TOL = 1e-3  # Å
+
+
+def supercell_matrix(structure: Structure, min_length: float = 10.0) -> np.ndarray:
+    """Smallest diagonal supercell with every lattice vector at least ``min_length`` long.
+
+    Parameters
+    ----------
+    structure
+        The unit cell.
+    min_length
+        Minimum length (Å) of each supercell lattice vector (lian2025: ~10 Å).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(3, 3)`` integer diagonal matrix ``diag(n_a, n_b, n_c)``.
+
+    Raises
+    ------
+    IonflowInputError
+        If ``min_length`` is not positive.
+
+    Notes
+    -----
+    Only lattice vector *lengths* are checked; for strongly skewed cells the perpendicular
+    widths (and so the distance between periodic images) can be smaller than ``min_length``.
+    """
+    if not np.isfinite(min_length) or min_length <= 0:
+        raise IonflowInputError(f"min_length must be a positive length in Å, got {min_length}")
+    lengths = np.asarray(structure.lattice.abc, dtype=float)
+    # the small tolerance avoids an extra repeat for lengths that are min_length up to rounding
+    multiples = np.maximum(1, np.ceil(min_length / lengths - 1e-8)).astype(int)
+    return np.diag(multiples)
+
+
+@dataclass
+class HopEndpoints:
+    """Initial and final states of a vacancy hop in a supercell.
+
+    Parameters
+    ----------
+    initial
+        Supercell without the destination ion; the moving ion at ``moving_index`` sits on
+        the origin.
+    final
+        The same atoms in the same order, the moving ion moved to the destination. Its
+        coordinates are unwrapped (``initial`` position + ``hop_vector``), so they may lie
+        outside the cell and a linear interpolation does not cross a cell boundary.
+    moving_index
+        Index of the moving ion in both structures (0).
+    supercell
+        ``(3, 3)`` integer supercell matrix applied to the unit cell.
+    hop_id
+        The hop's id.
+    hop_vector
+        Cartesian displacement (Å) of the moving ion from ``initial`` to ``final``.
+    """
+
+    initial: Structure
+    final: Structure
+    moving_index: int
+    supercell: np.ndarray
+    hop_id: str
+    hop_vector: np.ndarray
+
+    def to_ase(self) -> tuple[Atoms, Atoms]:
+        """Return ``(initial, final)`` as ASE ``Atoms`` with positions exactly as stored.
+
+        Positions are not wrapped into the cell; ``info`` holds ``hop_id`` and
+        ``moving_index``.
+        """
+        return _structure_to_atoms(self.initial, self), _structure_to_atoms(self.final, self)
+
+
+def _structure_to_atoms(structure: Structure, endpoints: HopEndpoints) -> Atoms:
+    from ase import Atoms
+
+    atoms = Atoms(
+        symbols=[element_symbol(site.specie) for site in structure],
+        positions=np.array(structure.cart_coords, dtype=float),
+        cell=np.array(structure.lattice.matrix, dtype=float),
+        pbc=True,
+    )
+    if "magmom" in structure.site_properties:
+        atoms.set_initial_magnetic_moments(structure.site_properties["magmom"])
+    atoms.info["hop_id"] = endpoints.hop_id
+    atoms.info["moving_index"] = endpoints.moving_index
+    return atoms
+
+
+def _find_site(lattice: Lattice, frac_coords: np.ndarray, cart: np.ndarray) -> int | None:
+    """Index of the site at ``cart`` modulo lattice translations (None if none within tol)."""
+    point = lattice.get_fractional_coords(cart)
+    diff = frac_coords - point
+    diff -= np.round(diff)
+    dist = np.linalg.norm(diff @ lattice.matrix, axis=1)
+    best = int(np.argmin(dist))
+    return best if dist[best] < _MATCH_TOL else None
+
+
+def build_vacancy_endpoints(
+    structure: Structure, hop: Hop, min_length: float = 10.0
+) -> HopEndpoints:
+    """Build the vacancy-mechanism endpoints of ``hop`` in a supercell.
+
+    The supercell is ``structure`` repeated by :func:`supercell_matrix`. The initial state
+    is the supercell without the ion on the destination site; the final state is the same
+    with the moving ion on the destination (unwrapped coordinates). The moving ion is put
+    first (index 0) in both, all other atoms keep the supercell order; this matches the
+    convention of the external benchmark data (dembitskiy2025 LiTraj).
+
+    Parameters
+    ----------
+    structure
+        The unit cell the hop was enumerated on.
+    hop
+        A hop from :func:`ionflow.core.hops.enumerate_hops` on ``structure``.
+    min_length
+        Minimum supercell lattice vector length (Å).
+
+    Returns
+    -------
+    HopEndpoints
+        The two endpoint structures and the bookkeeping.
+
+    Raises
+    ------
+    IonflowInputError
+        If the hop's origin or destination is not a site of the supercell, they are the same
+        supercell site (supercell too small for the hop), or the sites are not the same
+        element.
+    """
+    matrix = supercell_matrix(structure, min_length)
+    supercell = structure.copy()
+    supercell.make_supercell(matrix)
+    lattice = supercell.lattice
+    frac = supercell.frac_coords
+
+    unit_matrix = structure.lattice.matrix
+    start_cart = np.asarray(hop.start_frac, dtype=float) @ unit_matrix
+    hop_vector = np.asarray(hop.end_frac, dtype=float) @ unit_matrix - start_cart
+
+    origin = _find_site(lattice, frac, start_cart)
+    destination = _find_site(lattice, frac, start_cart + hop_vector)
+    if origin is None or destination is None:
+        missing = "origin" if origin is None else "destination"
+        raise IonflowInputError(
+            f"hop {hop.hop_id}: its {missing} is not a site of the supercell; was the hop "
+            "enumerated on this structure?"
+        )
+    if origin == destination:
+        raise IonflowInputError(
+            f"hop {hop.hop_id} ({hop.length:.2f} Å) joins a site to its own image in the "
+            f"supercell {np.diag(matrix).tolist()}; increase min_length (now {min_length} Å)"
+        )
+    moving_element = element_symbol(supercell[origin].specie)
+    if element_symbol(supercell[destination].specie) != moving_element:
+        raise IonflowInputError(
+            f"hop {hop.hop_id}: origin ({supercell[origin].species_string}) and destination "
+            f"({supercell[destination].species_string}) are different elements"
+        )
+
+    mover = supercell[origin]
+    initial_cart = mover.coords
+    final_cart = initial_cart + hop_vector
+    others = [supercell[i] for i in range(len(supercell)) if i not in (origin, destination)]
+
+    def _mover_at(cart: np.ndarray) -> PeriodicSite:
+        return PeriodicSite(
+            mover.species,
+            cart,
+            lattice,
+            coords_are_cartesian=True,
+            properties=dict(mover.properties),
+        )
+
+    initial = Structure.from_sites([_mover_at(initial_cart), *others])
+    final = Structure.from_sites([_mover_at(final_cart), *others])
+    logger.info(
+        "hop %s: supercell %s (%d atoms after the vacancy), moving %s by %.3f Å",
+        hop.hop_id,
+        np.diag(matrix).tolist(),
+        len(initial),
+        moving_element,
+        float(np.linalg.norm(hop_vector)),
+    )
+    return HopEndpoints(
+        initial=initial,
+        final=final,
+        moving_index=0,
+        supercell=matrix,
+        hop_id=hop.hop_id,
+        hop_vector=hop_vector,
+    )

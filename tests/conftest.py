@@ -1,0 +1,44 @@
+"""Shared pytest fixtures: small reference structures (no model, no store, no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pymatgen.core import Lattice, Structure
+
+TEST_DATA = Path(__file__).parent / "test_data"
+
+
+@pytest.fixture
+def test_data_dir() -> Path:
+    """Folder of the small (gzipped) reference files."""
+    return TEST_DATA
+
+
+@pytest.fixture
+def lifepo4() -> Structure:
+    """pymatgen's test LiFePO4 (28 atoms, olivine; slightly distorted: alpha = 90.5°).
+
+    At ``symprec=0.01`` it is P2_1/c with two Li sites (2a, 2b); at ``symprec=0.1`` it is
+    Pnma with one Li site (4a) and Li-Li chains along b (3.03 Å).
+    """
+    from pymatgen.util.testing import MatSciTest
+
+    return MatSciTest.get_structure("LiFePO4")
+
+
+@pytest.fixture
+def li2mno3() -> Structure:
+    """Li2MnO3 (cf. mp-18988), C2/m conventional cell, 24 atoms; Li on 4h, 2c, 2b."""
+    from ionflow.core.io import read_structure
+
+    return read_structure(TEST_DATA / "Li2MnO3_C2m.cif.gz")
+
+
+@pytest.fixture
+def na_structure() -> Structure:
+    """Rock-salt NaCl conventional cell (a = 5.64 Å, 8 atoms): one Na site (4a)."""
+    return Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
