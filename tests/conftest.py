@@ -42,3 +42,39 @@ def na_structure() -> Structure:
     return Structure.from_spacegroup(
         "Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]
     )
+
+
+# ----------------------------------------------------------------------------- models
+#: An ASE calculator spec that costs milliseconds: EMT (Cu, Al, Ni, ...), used wherever a
+#: test exercises the NEB/flow machinery rather than a particular MLIP.
+EMT_SPEC = {"@module": "ase.calculators.emt", "@callable": "EMT"}
+
+
+@pytest.fixture
+def emt_spec() -> dict:
+    return dict(EMT_SPEC)
+
+
+@pytest.fixture
+def cu_fcc() -> Structure:
+    """fcc Cu conventional cell (4 atoms): one site; EMT vacancy migration ~0.76 eV."""
+    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]])
+
+
+@pytest.fixture
+def li2o_primitive() -> Structure:
+    """Antifluorite Li2O primitive cell (3 atoms): one Li site (8c), cubic Li sublattice."""
+    conv = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(4.61), ["Li", "O"], [[0.25, 0.25, 0.25], [0, 0, 0]]
+    )
+    return conv.get_primitive_structure()
+
+
+@pytest.fixture
+def store_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh embedded-store directory, also exported as IONFLOW_STORE_DIR."""
+    path = tmp_path / "store"
+    monkeypatch.setenv("IONFLOW_STORE_DIR", str(path))
+    monkeypatch.setenv("IONFLOW_USE_JOBFLOW_STORE", "never")
+    monkeypatch.setenv("IONFLOW_CONFIG_FILE", str(tmp_path / "no-ionflow.yaml"))
+    return path

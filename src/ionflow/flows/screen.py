@@ -78,7 +78,7 @@ def screen_hop_nebs(
         ini, fin = hop["initial_structure"], hop["final_structure"]
         if isinstance(ini, dict):
             ini, fin = Structure.from_dict(ini), Structure.from_dict(fin)
-        neb_job = neb_maker.make(ini, fin, moving_index=hop["moving_index"], hop=meta)
+        neb_job = neb_maker.make(ini, fin, moving_index=hop["moving_index"], hop=meta, unwrap=False)
         jobs.append(neb_job)
         outputs.append(neb_job.output)
     collect = collect_hop_screen(enumeration, outputs, model=str(neb_maker.model))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 def enumerate_mobile_hops(
     structure: Structure,
     species: str = "Li",
-    symprec: float = 0.01,
+    symprec: float = 0.1,
     supercell_min_length: float = 10.0,
     close_approach: float = 0.5,
 ) -> HopEnumerationDoc:
@@ -84,7 +84,8 @@ class HopEnumerationMaker(Maker):
     species
         Mobile species (element symbol; Li by default, any cation allowed).
     symprec
-        Symmetry tolerance (Å) for distinct sites.
+        Symmetry tolerance (Å) for distinct sites (0.1, as the Materials Project uses:
+        relaxed structures are rarely symmetric to 0.01 Å).
     supercell_min_length
         Every supercell lattice length is at least this (Å).
     close_approach
@@ -95,7 +96,7 @@ class HopEnumerationMaker(Maker):
 
     name: str = "hop enumeration"
     species: str = "Li"
-    symprec: float = 0.01
+    symprec: float = 0.1
     supercell_min_length: float = 10.0
     close_approach: float = 0.5
     worker: str = "cpu"

@@ -41,6 +41,7 @@ def run_mlip_neb(
     interpolation: str = "idpp",
     moving_index: int | None = 0,
     hop: dict[str, Any] | None = None,
+    unwrap: bool = True,
     progress: bool = True,
 ) -> NebDoc:
     """Relax endpoints, IDPP path, climbing-image NEB; a failure is reported, never raised."""
@@ -58,6 +59,7 @@ def run_mlip_neb(
             max_gap=max_gap,
             interpolation=interpolation,
             moving_index=moving_index,
+            unwrap=unwrap,
             progress=progress,
         )
     except IonflowInputError:
@@ -138,7 +140,10 @@ class MLIPNebMaker(Maker):
 
     def __post_init__(self) -> None:
         NebSettings(**self.neb_settings)  # fail early on a bad knob
-        parse_model_spec(self.model)
+        spec = parse_model_spec(self.model)
+        if not isinstance(self.model, str):
+            # a plain dict that survives jobflow/monty serialisation unchanged
+            self.model = spec.as_dict()
 
     def make(
         self,
@@ -146,8 +151,14 @@ class MLIPNebMaker(Maker):
         final: Structure,
         moving_index: int | None = 0,
         hop: dict[str, Any] | None = None,
+        unwrap: bool = True,
     ) -> Job:
-        """Job computing the barrier between ``initial`` and ``final`` (same atom order)."""
+        """Job computing the barrier between ``initial`` and ``final`` (same atom order).
+
+        ``unwrap=True`` puts every atom of ``final`` at its minimum image relative to
+        ``initial`` (for wrapped endpoint files); ionflow's own endpoints are already
+        unwrapped and pass False.
+        """
         j = run_mlip_neb(
             initial,
             final,
@@ -158,6 +169,7 @@ class MLIPNebMaker(Maker):
             interpolation=self.interpolation,
             moving_index=moving_index,
             hop=hop,
+            unwrap=unwrap,
         )
         j.name = f"{self.name} {hop['hop_id']}" if hop and hop.get("hop_id") else self.name
         return route(j, self.worker)

@@ -138,10 +138,18 @@ class CHGNetEvaluator(Evaluator):
                 Prediction(
                     energy=float(pred["e"]) * factor,
                     forces=np.asarray(pred["f"], dtype=float),
-                    stress=np.asarray(pred["s"], dtype=float) * _GPA if stress else None,
+                    stress=_voigt(pred["s"]) * _GPA if stress else None,
                 )
             )
         return out
+
+
+def _voigt(stress: Any) -> np.ndarray:
+    """Voigt-6 (xx, yy, zz, yz, xz, xy) from a 3x3 or Voigt stress."""
+    from ase.stress import full_3x3_to_voigt_6_stress
+
+    arr = np.asarray(stress, dtype=float)
+    return full_3x3_to_voigt_6_stress(arr) if arr.shape == (3, 3) else arr.reshape(6)
 
 
 class CalculatorEvaluator(Evaluator):

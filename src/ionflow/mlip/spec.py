@@ -11,6 +11,7 @@ A model spec is one of
 - a dict ``{"@module": "pkg.mod", "@callable": "MyCalculator", "kwargs": {...}}`` naming any
   ASE calculator factory;
 - a dict ``{"name": "chgnet", "checkpoint": "/path", "device": "cuda"}``;
+- either dict written as a JSON string (handy on the command line);
 - a :class:`ModelSpec`.
 """
 
@@ -89,9 +90,11 @@ class ModelSpec:
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form, accepted back by :func:`parse_model_spec`."""
         if self.name == "calculator":
+            # not "@module"/"@callable": monty would decode that into the bare callable
             return {
-                "@module": self.module,
-                "@callable": self.callable,
+                "name": "calculator",
+                "module": self.module,
+                "callable": self.callable,
                 "kwargs": self.kwargs,
                 "device": self.device,
             }
@@ -136,6 +139,21 @@ def parse_model_spec(spec: str | dict | ModelSpec | None, device: str | None = N
     """
     if spec is None:
         spec = "chgnet"
+    if isinstance(spec, str) and spec.strip().startswith("{"):
+        try:
+            spec = json.loads(spec)
+        except json.JSONDecodeError as exc:
+            raise IonflowInputError(f"Model spec looks like JSON but is not: {exc}") from exc
+    if callable(spec) and not isinstance(spec, ModelSpec):
+        # a calculator class or factory (what monty makes of an {"@module", "@callable"} dict)
+        spec = {"@module": spec.__module__, "@callable": spec.__qualname__}
+    if isinstance(spec, dict) and spec.get("name") == "calculator":
+        spec = {
+            "@module": spec.get("module"),
+            "@callable": spec.get("callable"),
+            "kwargs": spec.get("kwargs", {}),
+            "device": spec.get("device", "auto"),
+        }
     if isinstance(spec, ModelSpec):
         out = spec
     elif isinstance(spec, str):

@@ -57,3 +57,15 @@ def get_store(settings: IonflowSettings | None = None) -> JobStore:
         return SETTINGS.JOB_STORE
     logger.info("Using the embedded store in %s", settings.store_dir)
     return embedded_store(settings.store_dir)
+
+
+def output_as_dict(store: JobStore, uuid: str, load: bool = True) -> dict | None:
+    """A job's output as a plain dict (documents come back as pydantic models otherwise)."""
+    from monty.json import jsanitize
+
+    out = store.get_output(uuid, load=load)
+    if out is None:
+        return None
+    if hasattr(out, "model_dump"):
+        out = out.model_dump()
+    return jsanitize(out, strict=False, enum_values=True, recursive_msonable=True)

@@ -211,7 +211,7 @@ def _make_optimizer(name: str, target: Any, logfile: str | None = None):
     if name == "mdmin":
         return MDMin(target, logfile=logfile)
     if name == "ode":
-        from ase.mep import NEBOptimizer
+        from ase.mep.neb import NEBOptimizer
 
         return NEBOptimizer(target, method="ODE", logfile=logfile)
     raise IonflowInputError(f"Unknown optimizer {name!r}")
@@ -371,6 +371,21 @@ def run_neb_band(
     )
 
 
+def unwrap_final(initial: Atoms, final: Atoms) -> Atoms:
+    """Copy of ``final`` whose atoms sit at the minimum-image position nearest ``initial``.
+
+    Endpoint files are often wrapped into the cell; interpolating a wrapped pair would send an
+    ion across the whole cell. Hops are shorter than half the supercell, so the minimum image
+    is the intended one.
+    """
+    from ase.geometry import find_mic
+
+    out = final.copy()
+    disp, _ = find_mic(final.positions - initial.positions, initial.cell, pbc=initial.pbc)
+    out.positions = initial.positions + disp
+    return out
+
+
 def run_neb(
     initial: Atoms,
     final: Atoms,
@@ -381,6 +396,7 @@ def run_neb(
     max_gap: float = 1.0,
     interpolation: str = "idpp",
     moving_index: int | None = 0,
+    unwrap: bool = True,
     progress: bool | Callable[[int, float], None] = False,
 ) -> NebResult:
     """Relax the endpoints (fixed cell), interpolate, and run climbing-image NEB.
@@ -401,6 +417,10 @@ def run_neb(
         ``"idpp"`` (default) or ``"linear"``.
     moving_index
         Index of the migrating ion, used to check that endpoint relaxation kept it in place.
+    unwrap
+        Move every atom of ``final`` to its minimum-image position relative to ``initial``
+        (right for wrapped endpoint files; pass False when ``final`` is already unwrapped and
+        the hop is longer than half the cell).
     """
     from ionflow.core.hops.interpolate import interpolate_path
 
@@ -415,6 +435,8 @@ def run_neb(
     if not np.allclose(initial.cell[:], final.cell[:], atol=1e-4):
         raise IonflowInputError("Endpoints must share one cell (fixed-cell NEB)")
 
+    if unwrap:
+        final = unwrap_final(initial, final)
     ends: tuple[RelaxResult, RelaxResult] | None = None
     endpoint_calls = 0
     endpoints_converged = True
@@ -486,3 +508,18 @@ def run_neb(
     if not endpoints_converged and result.failure_reason is None:
         logger.warning("Endpoint relaxation did not reach fmax %.3f", settings.endpoint_fmax)
     return result
+
+
+def detect_moving_index(initial: Any, final: Any) -> int:
+    """Index of the atom that moves most (minimum image) between two endpoint structures.
+
+    Accepts pymatgen ``Structure`` or ASE ``Atoms``.
+    """
+    from ase.geometry import find_mic
+
+    if hasattr(initial, "cart_coords"):
+        a, b, cell = initial.cart_coords, final.cart_coords, initial.lattice.matrix
+    else:
+        a, b, cell = initial.positions, final.positions, initial.cell[:]
+    _, dist = find_mic(np.asarray(b) - np.asarray(a), cell, pbc=True)
+    return int(np.argmax(dist))

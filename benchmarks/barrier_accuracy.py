@@ -1,0 +1,184 @@
+"""Barrier accuracy of ionflow's MLIP-NEB against literature DFT barriers.
+
+Runs the logic of ``ionflow neb`` (fixed-cell endpoint relaxation, IDPP path with images added
+where neighbours are > 1 Å apart, climbing-image NEB to fmax 0.05 eV/Å) on records of
+``../shared/benchmarks/devi2025_li_tm_free_hops.json`` (48 Li vacancy hops in transition-metal
+free conductors; the moving Li is atom 0 in both endpoints) and prints MAE, RMSE and the
+per-hop table.
+
+    python benchmarks/barrier_accuracy.py --model chgnet --limit 10
+    python benchmarks/barrier_accuracy.py --model sevennet --limit 10 --filter Li3PS4
+
+Record selection (no tuning to individual records): records carrying a ``flags`` entry in the
+data file are skipped unless ``--include-flagged``; ``--order diverse`` (default) takes the
+records round-robin over compositions in file order, so ``--limit 10`` spans several
+chemistries; ``--order file`` takes them in file order. Results are written as JSON to
+``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = (
+    Path(os.environ.get("IONFLOW_SHARED_DIR", HERE.parent.parent / "shared"))
+    / "benchmarks"
+    / "devi2025_li_tm_free_hops.json"
+)
+
+
+def select_records(records, limit, order, name_filter, include_flagged):
+    pool = [r for r in records if include_flagged or not r.get("flags")]
+    if name_filter:
+        pool = [r for r in pool if name_filter.lower() in r["id"].lower()]
+    if order == "diverse":
+        groups: OrderedDict[str, list] = OrderedDict()
+        for r in pool:
+            groups.setdefault(r["reduced_formula_perfect"], []).append(r)
+        ordered = []
+        while any(groups.values()):
+            for key in list(groups):
+                if groups[key]:
+                    ordered.append(groups[key].pop(0))
+        pool = ordered
+    return pool[:limit] if limit else pool
+
+
+def endpoints_from_record(record):
+    from pymatgen.core import Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    ini = Structure.from_dict(record["structure_ini"])
+    fin = Structure.from_dict(record["structure_fin"])
+    a = AseAtomsAdaptor.get_atoms(ini)
+    b = AseAtomsAdaptor.get_atoms(fin)
+    a.positions = ini.cart_coords
+    b.positions = fin.cart_coords
+    # the source gives the hop unwrapped (the periodic image actually used): honour it
+    i = record["hop"]["migrating_index"]
+    a.positions[i] = ini.lattice.get_cartesian_coords(record["hop"]["start_frac"])
+    b.positions[i] = ini.lattice.get_cartesian_coords(record["hop"]["end_frac"])
+    return a, b, i
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--model", default="chgnet", help="model spec (chgnet, sevennet, ...)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--limit", type=int, default=10, help="number of records (0: all)")
+    p.add_argument("--filter", default=None, help="substring of the record id")
+    p.add_argument("--order", choices=["diverse", "file"], default="diverse")
+    p.add_argument("--include-flagged", action="store_true")
+    p.add_argument("--fmax", type=float, default=0.05)
+    p.add_argument("--max-steps", type=int, default=500)
+    p.add_argument("--n-images", type=int, default=7)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", type=Path, default=None, help="JSON results file")
+    args = p.parse_args(argv)
+
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.WARNING)
+    if not args.data.is_file():
+        print(f"SKIP: benchmark data not found at {args.data} (set IONFLOW_SHARED_DIR)")
+        return 0
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    from ionflow.core.neb.engine import NebSettings, run_neb
+    from ionflow.mlip import get_evaluator
+
+    records = json.loads(args.data.read_text())
+    chosen = select_records(records, args.limit, args.order, args.filter, args.include_flagged)
+    print(f"{len(chosen)} record(s) of {len(records)}; model {args.model}; fmax {args.fmax}")
+    evaluator = get_evaluator(args.model)
+    settings = NebSettings(fmax=args.fmax, max_steps=args.max_steps)
+
+    rows = []
+    header = (
+        f"{'record':<32}{'atoms':>6}{'len/Å':>7}{'DFT':>7}{'fwd':>7}{'rev':>7}"
+        f"{'err':>7}{'imgs':>5}{'calls':>6}{'time/s':>8}  status"
+    )
+    print(header)
+    print("-" * len(header))
+    t_all = time.perf_counter()
+    for rec in chosen:
+        a, b, moving = endpoints_from_record(rec)
+        res = run_neb(
+            a, b, evaluator, settings, n_images=args.n_images, moving_index=moving, unwrap=False
+        )
+        dft = rec["dft_barrier_eV"]
+        fwd = res.barrier_forward
+        err = fwd - dft if math.isfinite(fwd) else float("nan")
+        status = "ok" if res.converged else f"FAILED: {res.failure_reason}"
+        rows.append(
+            {
+                "id": rec["id"],
+                "n_atoms": len(a),
+                "hop_length_A": rec["hop"]["hop_length_A"],
+                "xc": rec["tabulated"]["XC"],
+                "dft_barrier_eV": dft,
+                "barrier_forward_eV": fwd,
+                "barrier_reverse_eV": res.barrier_reverse,
+                "error_eV": err,
+                "converged": res.converged,
+                "failure_reason": res.failure_reason,
+                "n_images": len(res.energies),
+                "force_calls": res.force_calls,
+                "wall_time_s": res.wall_time_s,
+            }
+        )
+        print(
+            f"{rec['id']:<32}{len(a):>6}{rec['hop']['hop_length_A']:>7.2f}{dft:>7.3f}"
+            f"{fwd:>7.3f}{res.barrier_reverse:>7.3f}{err:>+7.3f}{len(res.energies):>5}"
+            f"{res.force_calls:>6}{res.wall_time_s:>8.0f}  {status}",
+            flush=True,
+        )
+
+    ok = [r for r in rows if r["converged"] and math.isfinite(r["error_eV"])]
+    errs = np.array([r["error_eV"] for r in ok])
+    summary = {
+        "model": args.model,
+        "n_records": len(rows),
+        "n_converged": len(ok),
+        "mae_eV": float(np.mean(np.abs(errs))) if len(errs) else None,
+        "rmse_eV": float(np.sqrt(np.mean(errs**2))) if len(errs) else None,
+        "mean_signed_error_eV": float(np.mean(errs)) if len(errs) else None,
+        "wall_time_s": time.perf_counter() - t_all,
+        "records": rows,
+    }
+    print("-" * len(header))
+    if len(errs):
+        print(
+            f"{args.model}: MAE {summary['mae_eV']:.3f} eV, RMSE {summary['rmse_eV']:.3f} eV, "
+            f"mean signed error {summary['mean_signed_error_eV']:+.3f} eV over {len(ok)} "
+            f"converged hop(s) of {len(rows)}; {summary['wall_time_s']:.0f} s"
+        )
+    all_errs = np.array([r["error_eV"] for r in rows if math.isfinite(r["error_eV"])])
+    if len(all_errs) != len(errs):
+        print(
+            f"including unconverged hops: MAE {np.mean(np.abs(all_errs)):.3f} eV "
+            f"over {len(all_errs)} hop(s)"
+        )
+    out = args.out or HERE / "results" / f"barrier_accuracy_{args.model.replace('/', '_')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+    print(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

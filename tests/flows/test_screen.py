@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import pytest
+from jobflow import Flow, JobStore, OnMissing, job, run_locally
+from maggma.stores import MemoryStore
+
+from ionflow.flows import ScreenHopsFlow
+from ionflow.flows.screen import collect_hop_screen
+from ionflow.jobs import HopEnumerationMaker, MLIPNebMaker
+from ionflow.store import output_as_dict
+
+
+def _store():
+    return JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+
+
+def _cu_flow(model, **neb):
+    return ScreenHopsFlow(
+        enumeration_maker=HopEnumerationMaker(species="Cu", supercell_min_length=7.0),
+        neb_maker=MLIPNebMaker(model=model, neb_settings=neb),
+    )
+
+
+def test_screen_flow_end_to_end(cu_fcc, emt_spec):
+    store = _store()
+    flow = _cu_flow(emt_spec).make(cu_fcc)
+    run_locally(flow, store=store, ensure_success=True, log=False)
+    out = output_as_dict(store, flow.output.uuid)
+    assert out["n_hops"] == 1
+    assert out["n_converged"] == 1
+    row = out["hops"][0]
+    assert row["initial"] == "Cu1 (4a)"
+    assert row["converged"] is True
+    assert 0.4 < row["barrier_forward_eV"] < 1.2
+    assert out["lowest_barrier_eV"] == pytest.approx(row["barrier_forward_eV"])
+    # fcc: the nearest-neighbour network percolates in 3D at the hop barrier
+    assert out["percolation_barriers_eV"]["3D"] == pytest.approx(
+        max(row["barrier_forward_eV"], row["barrier_reverse_eV"])
+    )
+    # the NEB document keeps its images in the data store, not in the task document
+    neb_docs = [d for d in store.query({"name": {"$regex": "^mlip neb"}})]
+    assert len(neb_docs) == 1
+    images = neb_docs[0]["output"]["images"]
+    assert "blob_uuid" in images
+    loaded = output_as_dict(store, neb_docs[0]["uuid"])
+    assert len(loaded["images"]["positions"]) == loaded["n_images"]
+
+
+def test_jobs_carry_their_worker_kind(cu_fcc, emt_spec):
+    flow = _cu_flow(emt_spec).make(cu_fcc)
+    enum, fan = flow.jobs
+    assert enum.config.manager_config["_category"] == "cpu"
+    assert fan.config.manager_config["_category"] == "cpu"
+    neb = MLIPNebMaker(model=emt_spec).make(cu_fcc, cu_fcc)
+    assert neb.config.manager_config["_category"] == "gpu"
+    override = MLIPNebMaker(model=emt_spec, worker="cpu").make(cu_fcc, cu_fcc)
+    assert override.config.manager_config["_category"] == "cpu"
+    with pytest.raises(ValueError, match="worker"):
+        MLIPNebMaker(model=emt_spec, worker="tpu").make(cu_fcc, cu_fcc)
+
+
+def test_failed_model_is_reported_not_raised(cu_fcc):
+    store = _store()
+    flow = _cu_flow({"@module": "no_such_module_xyz", "@callable": "Calc"}).make(cu_fcc)
+    run_locally(flow, store=store, ensure_success=True, log=False)
+    out = output_as_dict(store, flow.output.uuid)
+    assert out["n_failed"] == 1
+    assert "Cannot import" in out["hops"][0]["failure_reason"]
+    assert out["lowest_barrier_eV"] is None
+
+
+@job
+def _crashing_neb():
+    raise RuntimeError("worker killed")
+
+
+def test_collect_survives_a_crashed_hop_job(cu_fcc):
+    store = _store()
+    enum = HopEnumerationMaker(species="Cu", supercell_min_length=7.0).make(cu_fcc)
+    crashed = _crashing_neb()
+    collect = collect_hop_screen(enum.output, [crashed.output], model="test")
+    collect.config.on_missing_references = OnMissing.NONE
+    run_locally(Flow([enum, crashed, collect]), store=store, log=False)
+    out = output_as_dict(store, collect.uuid)
+    assert out["n_failed"] == 1
+    assert out["hops"][0]["failure_reason"] == "job produced no output"
+
+
+def test_enumeration_rejects_bad_input(na_structure):
+    store = _store()
+    j = HopEnumerationMaker(species="Li").make(na_structure)
+    responses = run_locally(j, store=store, log=False)
+    assert j.uuid not in responses  # the job failed with the clear error (logged by jobflow)
+    from ionflow.core.errors import IonflowInputError
+    from ionflow.jobs.hops import enumerate_mobile_hops
+
+    with pytest.raises(IonflowInputError, match="no Li"):
+        enumerate_mobile_hops.original(na_structure, species="Li")
