@@ -38,7 +38,7 @@ def test_screen_flow_end_to_end(cu_fcc, emt_spec):
         max(row["barrier_forward_eV"], row["barrier_reverse_eV"])
     )
     # the NEB document keeps its images in the data store, not in the task document
-    neb_docs = [d for d in store.query({"name": {"$regex": "^mlip neb"}})]
+    neb_docs = list(store.query({"name": {"$regex": "^mlip neb"}}))
     assert len(neb_docs) == 1
     images = neb_docs[0]["output"]["images"]
     assert "blob_uuid" in images

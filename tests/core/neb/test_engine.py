@@ -47,7 +47,7 @@ def test_cu_vacancy_hop_converges_symmetric(cu_hop, emt_spec):
 
 def test_barrier_matches_plain_ase_neb(cu_hop, emt_spec):
     """Same band, same physics: the batched/dynamic machinery must not change the barrier."""
-    a, b, moving = cu_hop
+    a, b, _ = cu_hop
     ev = get_evaluator(emt_spec)
     ends = []
     for x in (a, b):
