@@ -86,6 +86,11 @@ def main(argv=None) -> int:
     p.add_argument("--n-images", type=int, default=7)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", type=Path, default=None, help="JSON results file")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the records already in the results file and run only the others",
+    )
     args = p.parse_args(argv)
 
     warnings.filterwarnings("ignore")
@@ -104,6 +109,13 @@ def main(argv=None) -> int:
     records = json.loads(args.data.read_text())
     chosen = select_records(records, args.limit, args.order, args.filter, args.include_flagged)
     print(f"{len(chosen)} record(s) of {len(records)}; model {args.model}; fmax {args.fmax}")
+    out = args.out or HERE / "runs" / f"barrier_accuracy_{args.model.replace('/', '_')}.json"
+    done: dict[str, dict] = {}
+    if args.resume and out.is_file():
+        previous = json.loads(out.read_text())
+        if previous.get("fmax") == args.fmax:
+            done = {r["id"]: r for r in previous.get("records", [])}
+            print(f"resuming: {len(done)} record(s) already in {out}")
     evaluator = get_evaluator(args.model)
     settings = NebSettings(fmax=args.fmax, max_steps=args.max_steps)
 
@@ -116,6 +128,16 @@ def main(argv=None) -> int:
     print("-" * len(header))
     t_all = time.perf_counter()
     for rec in chosen:
+        if rec["id"] in done:
+            r = done[rec["id"]]
+            rows.append(r)
+            print(
+                f"{r['id']:<32}{r['n_atoms']:>6}{r['hop_length_A']:>7.2f}{r['dft_barrier_eV']:>7.3f}"
+                f"{r['barrier_forward_eV']:>7.3f}{r['barrier_reverse_eV']:>7.3f}"
+                f"{r['error_eV']:>+7.3f}{r['n_images']:>5}{r['force_calls']:>6}"
+                f"{r['wall_time_s']:>8.0f}  (from {out.name})"
+            )
+            continue
         a, b, moving = endpoints_from_record(rec)
         res = run_neb(
             a, b, evaluator, settings, n_images=args.n_images, moving_index=moving, unwrap=False
@@ -147,7 +169,29 @@ def main(argv=None) -> int:
             f"{res.force_calls:>6}{res.wall_time_s:>8.0f}  {status}",
             flush=True,
         )
+        _write(out, args, rows, partial=True)
 
+    summary = _write(out, args, rows, partial=False)
+    ok = [r for r in rows if r["converged"] and math.isfinite(r["error_eV"])]
+    errs = np.array([r["error_eV"] for r in ok])
+    print("-" * len(header))
+    if len(errs):
+        print(
+            f"{args.model}: MAE {summary['mae_eV']:.3f} eV, RMSE {summary['rmse_eV']:.3f} eV, "
+            f"mean signed error {summary['mean_signed_error_eV']:+.3f} eV over {len(ok)} "
+            f"converged hop(s) of {len(rows)}; {time.perf_counter() - t_all:.0f} s"
+        )
+    all_errs = np.array([r["error_eV"] for r in rows if math.isfinite(r["error_eV"])])
+    if len(all_errs) != len(errs):
+        print(
+            f"including unconverged hops: MAE {np.mean(np.abs(all_errs)):.3f} eV "
+            f"over {len(all_errs)} hop(s)"
+        )
+    print(f"results written to {out}")
+    return 0
+
+
+def _write(out: Path, args, rows: list[dict], partial: bool) -> dict:
     ok = [r for r in rows if r["converged"] and math.isfinite(r["error_eV"])]
     errs = np.array([r["error_eV"] for r in ok])
     summary = {
@@ -157,27 +201,13 @@ def main(argv=None) -> int:
         "mae_eV": float(np.mean(np.abs(errs))) if len(errs) else None,
         "rmse_eV": float(np.sqrt(np.mean(errs**2))) if len(errs) else None,
         "mean_signed_error_eV": float(np.mean(errs)) if len(errs) else None,
-        "wall_time_s": time.perf_counter() - t_all,
+        "fmax": args.fmax,
+        "partial": partial,
         "records": rows,
     }
-    print("-" * len(header))
-    if len(errs):
-        print(
-            f"{args.model}: MAE {summary['mae_eV']:.3f} eV, RMSE {summary['rmse_eV']:.3f} eV, "
-            f"mean signed error {summary['mean_signed_error_eV']:+.3f} eV over {len(ok)} "
-            f"converged hop(s) of {len(rows)}; {summary['wall_time_s']:.0f} s"
-        )
-    all_errs = np.array([r["error_eV"] for r in rows if math.isfinite(r["error_eV"])])
-    if len(all_errs) != len(errs):
-        print(
-            f"including unconverged hops: MAE {np.mean(np.abs(all_errs)):.3f} eV "
-            f"over {len(all_errs)} hop(s)"
-        )
-    out = args.out or HERE / "results" / f"barrier_accuracy_{args.model.replace('/', '_')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))
-    print(f"results written to {out}")
-    return 0
+    return summary
 
 
 if __name__ == "__main__":
