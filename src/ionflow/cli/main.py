@@ -288,6 +288,165 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- conductivity
+def _print_arrhenius(doc: dict[str, Any]) -> None:
+    print(f"\n{doc.get('formula')}: {doc.get('mobile_species')} diffusion")
+    print(f"{'T/K':>7}{'D/cm2 s-1':>12}{'± err':>11}  {'fit':<4}{'hops ok':<8}")
+    hops = doc.get("enough_hops") or [None] * len(doc["temperatures_K"])
+    for T, D, E, f, h in zip(
+        doc["temperatures_K"], doc["D_cm2_s"], doc["D_err_cm2_s"], doc["fitted"], hops
+    ):
+        d = f"{D:.3e}" if D is not None else "-"
+        e = f"{E:.1e}" if E is not None else "-"
+        print(f"{T:>7.0f}{d:>12}{e:>11}  {'yes' if f else 'no':<4}{h!s:<8}")
+    if doc.get("Ea_eV") is not None:
+        T = doc["T_extrapolate_K"]
+        lo, hi = doc["sigma_interval_mS_cm"]
+        print(f"Ea = {doc['Ea_eV']:.3f} ± {doc['Ea_err_eV']:.3f} eV")
+        print(
+            f"sigma({T:.0f} K) = {doc['sigma_mS_cm']:.3g} mS/cm "
+            f"({100 * doc.get('confidence', 0.95):.0f} % interval {lo:.3g} – {hi:.3g})"
+        )
+    for w in doc.get("warnings", []):
+        print(f"warning: {w}")
+    for k, v in (doc.get("plot_paths") or {}).items():
+        print(f"{k} plot: {v}")
+
+
+def cmd_conductivity(args: argparse.Namespace) -> int:
+    from jobflow import run_locally
+
+    from ionflow.core.io import read_structure
+    from ionflow.flows import ConductivityFlow
+    from ionflow.jobs import ArrheniusMaker, DiffusionAnalysisMaker, MLIPMDMaker
+    from ionflow.store import get_store, output_as_dict
+
+    structure = read_structure(args.structure)
+    _configure_torch(args.threads)
+    md_settings = {
+        "production_ps": args.time_ps,
+        "equilibration_ps": args.equilibration_ps,
+        "heating_ps": args.heating_ps,
+        "timestep_fs": args.timestep_fs,
+        "sample_interval_fs": args.sample_interval_fs,
+        "thermostat": args.thermostat,
+        "npt_equilibration_ps": args.npt_ps,
+    }
+    flow = ConductivityFlow(
+        temperatures=tuple(args.temperatures),
+        n_runs=args.runs,
+        supercell=tuple(args.supercell) if args.supercell else None,
+        supercell_min_length=args.supercell_min,
+        mobile_species=args.species,
+        md_maker=MLIPMDMaker(model=args.model, md_settings=md_settings),
+        diffusion_maker=DiffusionAnalysisMaker(n_segments=args.segments),
+        arrhenius_maker=ArrheniusMaker(
+            T_extrapolate=args.T_extrapolate, t_max=args.fit_t_max, plot_dir=args.plot_dir
+        ),
+    ).make(structure)
+    store = get_store()
+    run_locally(flow, store=store, log=False, ensure_success=False)
+    store.connect()
+    doc = output_as_dict(store, flow.output.uuid, load=False)
+    if doc is None:
+        raise IonflowError("The conductivity flow produced no result; see the log above")
+    if args.json:
+        _print_json(doc)
+    else:
+        _print_arrhenius(doc)
+    return 0 if doc.get("Ea_eV") is not None else 1
+
+
+# ---------------------------------------------------------------------------- diffusion
+def cmd_diffusion(args: argparse.Namespace) -> int:
+    from ionflow.core.diffusion import diffusion_coefficient, read_trajectory
+    from ionflow.core.diffusion.report import summarize_arrhenius
+
+    temps = args.temperature or []
+    if temps and len(temps) not in (1, len(args.files)):
+        raise IonflowError(
+            f"--temperature takes one value per file ({len(args.files)}) or one for all, "
+            f"got {len(temps)}"
+        )
+    rows = []
+    n_mobile = volume = None
+    for k, path in enumerate(args.files):
+        t_given = temps[k] if len(temps) > 1 else (temps[0] if temps else None)
+        data = read_trajectory(
+            path, args.species, timestep_fs=args.timestep_fs, temperature=t_given
+        )
+        if data.temperature is None:
+            raise IonflowError(f"{path}: no temperature in the file; give it with --temperature")
+        res = diffusion_coefficient(
+            data.positions,
+            data.timestep_fs,
+            n_segments=args.segments,
+            temperature=data.temperature,
+            dims=tuple(args.dims),
+        )
+        n_mobile, volume = data.positions.shape[1], data.volume_A3
+        rows.append(
+            {
+                "file": str(path),
+                "T": data.temperature,
+                "D_cm2_s": res.D_cm2_s,
+                "D_err_cm2_s": res.D_err_cm2_s,
+                "n_frames": int(data.positions.shape[0]),
+                "frame_interval_fs": data.timestep_fs,
+                "n_mobile": int(n_mobile),
+                "enough_hops": res.enough_hops,
+                "hops_reason": res.hops_reason,
+            }
+        )
+    out: dict[str, Any] = {"species": args.species, "files": rows}
+    summary = None
+    if len(rows) >= 2:
+        summary, _ = summarize_arrhenius(
+            [r["T"] for r in rows],
+            [r["D_cm2_s"] for r in rows],
+            [r["D_err_cm2_s"] for r in rows],
+            n_mobile=n_mobile,
+            volume_A3=volume,
+            charge=_charge(args.species),
+            T_extrapolate=args.T_extrapolate,
+        )
+        out.update(
+            {
+                "Ea_eV": summary["Ea_eV"],
+                "Ea_err_eV": summary["Ea_err_eV"],
+                "D0_cm2_s": summary["D0_cm2_s"],
+                "sigma_300K_mS_cm": summary.get("sigma_mS_cm"),
+                "sigma_300K_interval_mS_cm": summary.get("sigma_interval_mS_cm"),
+                "T_extrapolate_K": args.T_extrapolate,
+                "warnings": summary["warnings"],
+            }
+        )
+    if args.json:
+        _print_json(out)
+        return 0
+    for r in rows:
+        d, e = r["D_cm2_s"], r["D_err_cm2_s"]
+        print(
+            f"{r['file']}: T = {r['T']:.0f} K, D = {d:.3e} ± {e:.1e} cm²/s "
+            f"({r['n_frames']} frames x {r['frame_interval_fs']} fs, {r['n_mobile']} ions)"
+            + ("" if r["enough_hops"] else f"  [few hops: {r['hops_reason']}]")
+        )
+    if summary is not None and summary["Ea_eV"] is not None:
+        lo, hi = summary["sigma_interval_mS_cm"]
+        print(f"Ea = {summary['Ea_eV']:.3f} ± {summary['Ea_err_eV']:.3f} eV")
+        print(
+            f"sigma({args.T_extrapolate:.0f} K) = {summary['sigma_mS_cm']:.3g} mS/cm "
+            f"(95 % interval {lo:.3g} – {hi:.3g})"
+        )
+    return 0
+
+
+def _charge(species: str) -> float:
+    from ionflow.core.diffusion import ion_charge
+
+    return ion_charge(species)
+
+
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -342,6 +501,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("conductivity", help="MLIP-MD at several T -> Ea, sigma(300 K)")
+    p.add_argument("structure")
+    p.add_argument("--species", default="Li")
+    p.add_argument("--model", default="chgnet")
+    p.add_argument("--temperatures", type=float, nargs="+", default=[600.0, 800.0, 1000.0])
+    p.add_argument("--runs", type=int, default=3, help="independent runs per temperature")
+    p.add_argument("--time-ps", type=float, default=20.0, help="production time per run, ps")
+    p.add_argument("--equilibration-ps", type=float, default=2.0)
+    p.add_argument("--heating-ps", type=float, default=2.0, help="ramp from 100 K, ps")
+    p.add_argument("--npt-ps", type=float, default=0.0, help="NpT equilibration first, ps")
+    p.add_argument("--timestep-fs", type=float, default=1.0)
+    p.add_argument("--sample-interval-fs", type=float, default=10.0)
+    p.add_argument(
+        "--thermostat",
+        default="nose-hoover-chain",
+        choices=["nose-hoover-chain", "langevin", "berendsen"],
+    )
+    p.add_argument("--segments", type=int, default=1, help="non-overlapping segments per run")
+    p.add_argument("--supercell", type=int, nargs=3, default=None, help="e.g. 2 2 2")
+    p.add_argument("--supercell-min", type=float, default=10.0, help="min supercell length, Å")
+    p.add_argument("--fit-t-max", type=float, default=None, help="fit only T <= this")
+    p.add_argument("--T-extrapolate", type=float, default=300.0)
+    p.add_argument("--plot-dir", default=".", help="where the PNG plots go")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_conductivity)
+
+    p = sub.add_parser("diffusion", help="D, Ea, sigma from trajectories you already have")
+    p.add_argument("files", nargs="+", help=".traj, extxyz, XDATCAR or vasprun.xml")
+    p.add_argument("--species", default="Li")
+    p.add_argument("--temperature", type=float, nargs="+", default=None, help="K, per file")
+    p.add_argument("--timestep-fs", type=float, default=None, help="time between frames, fs")
+    p.add_argument("--segments", type=int, default=1)
+    p.add_argument("--dims", type=int, nargs="+", default=[0, 1, 2], help="axes (0 1 2: 3D)")
+    p.add_argument("--T-extrapolate", type=float, default=300.0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_diffusion)
     return parser
 
 

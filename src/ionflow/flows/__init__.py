@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ionflow.flows.conductivity import ConductivityFlow
 from ionflow.flows.screen import ScreenHopsFlow
 
-__all__ = ["ScreenHopsFlow"]
+__all__ = ["ConductivityFlow", "ScreenHopsFlow"]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from ionflow.jobs.diffusion import ArrheniusMaker, DiffusionAnalysisMaker
 from ionflow.jobs.hops import HopEnumerationMaker
+from ionflow.jobs.md import MLIPMDMaker
 from ionflow.jobs.neb import MLIPNebMaker
 
-__all__ = ["HopEnumerationMaker", "MLIPNebMaker"]
+__all__ = [
+    "ArrheniusMaker",
+    "DiffusionAnalysisMaker",
+    "HopEnumerationMaker",
+    "MLIPMDMaker",
+    "MLIPNebMaker",
+]

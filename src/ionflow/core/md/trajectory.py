@@ -1,0 +1,121 @@
+"""Compact trajectory pieces: unwrapping, sampled-frame buffers, checkpoint files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: checkpoint format version (bump when the layout changes)
+CHECKPOINT_VERSION = 1
+
+
+class Unwrapper:
+    """Unwrapped Cartesian positions, accumulated from minimum-image step displacements.
+
+    Each update adds the minimum-image displacement since the previous update (in fractional
+    coordinates of the current cell), so the result stays continuous even if an integrator or a
+    callback wraps positions into the cell. Valid while no atom moves more than half a cell
+    length between updates (it is updated every MD step).
+
+    Parameters
+    ----------
+    positions
+        Starting Cartesian positions (n, 3).
+    cell
+        Cell matrix (rows are lattice vectors).
+    """
+
+    def __init__(self, positions: np.ndarray, cell: np.ndarray) -> None:
+        self.reset(positions, cell)
+
+    def reset(self, positions: np.ndarray, cell: np.ndarray) -> None:
+        """Start again from ``positions`` (after a cell rescale)."""
+        self.unwrapped = np.array(positions, dtype=float)
+        self.previous = np.array(positions, dtype=float)
+        self.set_cell(cell)
+
+    def set_cell(self, cell: np.ndarray) -> None:
+        """Use ``cell`` for the minimum-image convention from now on."""
+        self.cell = np.array(cell, dtype=float)
+        self._inverse = np.linalg.inv(self.cell)
+
+    def update(self, positions: np.ndarray) -> np.ndarray:
+        """Advance to ``positions`` (wrapped or not); returns the unwrapped positions."""
+        frac = (positions - self.previous) @ self._inverse
+        frac -= np.round(frac)
+        self.unwrapped += frac @ self.cell
+        self.previous = np.array(positions, dtype=float)
+        return self.unwrapped
+
+
+class SampleBuffer:
+    """Named per-frame columns collected as lists; stacked on demand.
+
+    Parameters
+    ----------
+    shapes
+        Column name -> (per-frame shape, dtype).
+    """
+
+    def __init__(self, shapes: dict[str, tuple[tuple[int, ...], Any]]) -> None:
+        self.shapes = shapes
+        self.columns: dict[str, list[np.ndarray]] = {name: [] for name in shapes}
+
+    def append(self, **values: Any) -> None:
+        """Add one frame (every column must be given)."""
+        for name, (shape, dtype) in self.shapes.items():
+            self.columns[name].append(np.asarray(values[name], dtype=dtype).reshape(shape))
+
+    def __len__(self) -> int:
+        first = next(iter(self.columns.values()), [])
+        return len(first)
+
+    def array(self, name: str) -> np.ndarray:
+        """Column ``name`` as one array of shape (n_frames, *shape)."""
+        shape, dtype = self.shapes[name]
+        if not self.columns[name]:
+            return np.zeros((0, *shape), dtype=dtype)
+        return np.stack(self.columns[name]).astype(dtype, copy=False)
+
+    def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """All columns as arrays, keys prefixed with ``prefix``."""
+        return {prefix + name: self.array(name) for name in self.shapes}
+
+    def load(self, arrays: dict[str, np.ndarray], prefix: str = "") -> None:
+        """Replace the contents with the columns stored by :meth:`arrays`."""
+        for name, (shape, dtype) in self.shapes.items():
+            stored = np.asarray(arrays[prefix + name], dtype=dtype).reshape(-1, *shape)
+            self.columns[name] = list(stored)
+
+
+def write_checkpoint(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write ``arrays`` plus JSON ``meta`` to ``path`` atomically (temporary file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    payload = {"version": CHECKPOINT_VERSION, **meta}
+    with open(tmp, "wb") as handle:
+        np.savez(handle, __meta__=np.array(json.dumps(payload, default=_json_default)), **arrays)
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
+    """``(arrays, meta)`` of a checkpoint written by :func:`write_checkpoint`."""
+    with np.load(Path(path), allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files if key != "__meta__"}
+        meta = json.loads(str(data["__meta__"]))
+    return arrays, meta
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
