@@ -9,14 +9,13 @@ from ionflow.core.md.engine import (
     replica_settings,
     run_md,
 )
-from ionflow.core.md.forces import CHGNetEnergyForces, ForceEvaluationError, MDCalculator
+from ionflow.core.md.forces import ForceEvaluationError, MDCalculator
 from ionflow.core.md.integrators import BAROSTATS, THERMOSTATS
 
 __all__ = [
     "BAROSTATS",
     "PHASES",
     "THERMOSTATS",
-    "CHGNetEnergyForces",
     "ForceEvaluationError",
     "MDCalculator",
     "MDResult",

@@ -7,7 +7,7 @@ import pytest
 import torch
 from pymatgen.core import Lattice, Structure
 
-from ionflow.core.md.chgnet_graph import crystal_graph, edge_arrays
+from ionflow.mlip.chgnet_graph import crystal_graph, edge_arrays
 
 FIELDS = (
     "atomic_number",

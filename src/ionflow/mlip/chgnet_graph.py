@@ -5,7 +5,7 @@ sixth of an MD step) in ``Graph.line_graph_adjacency_list``, a pure-Python tripl
 bonds. :func:`crystal_graph` builds the same :class:`chgnet.graph.CrystalGraph` from the same
 pymatgen neighbour list with array operations: the same directed edges in the same order, the
 same undirected-edge numbering (first appearance), and the same bond-graph rows in the same
-order, so CHGNet sees identical tensors (``tests/core/md/test_md_chgnet_graph.py`` checks this
+order, so CHGNet sees identical tensors (``tests/mlip/test_chgnet_graph.py`` checks this
 against the converter).
 """
 
