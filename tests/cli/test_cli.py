@@ -121,3 +121,26 @@ def test_neb_rejects_mismatched_endpoints(cu_fcc, tmp_path, capsys):
     big.to(filename=str(tmp_path / "b.vasp"))
     assert main(["neb", str(tmp_path / "a.vasp"), str(tmp_path / "b.vasp")]) == 2
     assert "same vacancy supercell" in capsys.readouterr().err
+
+
+def test_conductivity_command_json(tmp_path, store_dir, capsys):
+    from pymatgen.core import Lattice, Structure
+
+    s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.1), ["Cu"], [[0, 0, 0]])
+    s.make_supercell([2, 2, 1])
+    for i in (0, 5, 10, 15):
+        s.replace(i, "Al")
+    path = tmp_path / "CuAl.cif"
+    s.to(filename=str(path))
+    args = ["conductivity", str(path), "--species", "Al", "--model", EMT]
+    args += ["--temperatures", "2000", "3000", "--runs", "1", "--time-ps", "1.0"]
+    args += ["--heating-ps", "0", "--equilibration-ps", "0.1", "--timestep-fs", "2"]
+    args += ["--supercell", "1", "1", "1", "--plot-dir", str(tmp_path), "--json"]
+    code = main(args)
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["temperatures_K"] == [2000.0, 3000.0]
+    assert all(d > 0 for d in out["D_cm2_s"])  # molten: the Al ions diffuse
+    assert out["Ea_eV"] is not None
+    assert out["fitted"] == [True, True]
+    assert (tmp_path / "AlCu3_arrhenius.png").stat().st_size > 1000
