@@ -77,4 +77,5 @@ def store_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("IONFLOW_STORE_DIR", str(path))
     monkeypatch.setenv("IONFLOW_USE_JOBFLOW_STORE", "never")
     monkeypatch.setenv("IONFLOW_CONFIG_FILE", str(tmp_path / "no-ionflow.yaml"))
+    monkeypatch.setenv("IONFLOW_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     return path

@@ -42,6 +42,10 @@ class IonflowSettings(BaseSettings):
         Minimum supercell lattice length for hop calculations (Å).
     NEB_FMAX
         Default NEB force convergence (eV/Å).
+    CHECKPOINT_DIR
+        Where MD runs checkpoint when their Maker names no directory; a rerun of a killed job
+        resumes from here (put it on shared scratch on a cluster). A completed run's
+        checkpoint is removed once its document is built.
     """
 
     model_config = SettingsConfigDict(env_prefix="IONFLOW_", extra="ignore")
@@ -53,6 +57,7 @@ class IonflowSettings(BaseSettings):
     TORCH_THREADS: int | None = None
     SUPERCELL_MIN_LENGTH: float = 10.0
     NEB_FMAX: float = 0.05
+    CHECKPOINT_DIR: Path = Field(Path("~/.ionflow/checkpoints"))
 
     @classmethod
     def settings_customise_sources(

@@ -75,6 +75,8 @@ def test_conductivity_flow_end_to_end(cual_structure, emt_spec, tmp_path):
     pos = unpack(md["trajectory"]["positions_mobile"])
     assert pos.dtype == np.float32
     assert pos.shape == (md["n_frames"], 4, 3)
+    # completed runs leave no checkpoint behind (their result is in the store)
+    assert not list(tmp_path.glob("md_*.npz"))
 
 
 def test_failed_runs_are_reported_and_skipped(cual_structure, emt_spec, tmp_path):
@@ -96,6 +98,8 @@ def test_failed_runs_are_reported_and_skipped(cual_structure, emt_spec, tmp_path
     reasons = [r for d in diff for r in d["failed_runs"]]
     assert len(reasons) == 4
     assert all("closer than 3" in r for r in reasons), reasons
+    # a stopped run keeps its checkpoint: a rerun returns the same failure without recomputing
+    assert len(list(tmp_path.glob("md_*.npz"))) == 4
 
 
 def test_bad_flow_settings(emt_spec):

@@ -87,8 +87,10 @@ def run_mlip_md(
     spec = parse_model_spec(model)
     settings = MDSettings(temperature=temperature, seed=seed, **(md_settings or {}))
     atoms = AseAtomsAdaptor.get_atoms(structure)
+    from ionflow.settings import get_settings
+
     ckpt = checkpoint_file(
-        checkpoint_dir or Path.cwd(),
+        checkpoint_dir or get_settings().CHECKPOINT_DIR,
         structure,
         temperature,
         seed,
@@ -98,6 +100,8 @@ def run_mlip_md(
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     result = run_md(atoms, get_evaluator(spec), settings, checkpoint_path=ckpt)
     summary = result.summary()
+    if result.completed:
+        ckpt.unlink(missing_ok=True)  # the result goes to the store; a rerun starts afresh
     logger.info(
         "MD %s at %.0f K seed %d: %s, %d frames, %.2f steps/s",
         summary["formula"],
@@ -145,8 +149,8 @@ class MLIPMDMaker(Maker):
         ``seed`` (``timestep_fs``, ``thermostat``, ``heating_ps``, ``equilibration_ps``,
         ``production_ps``, ``sample_interval_fs``, ``npt_equilibration_ps``, guards, ...).
     checkpoint_dir
-        Where runs checkpoint (default: the job's working directory). Point it at a shared
-        scratch directory so a rerun of a killed job resumes.
+        Where runs checkpoint (default: ``IONFLOW_CHECKPOINT_DIR``, ``~/.ionflow/checkpoints``).
+        Point it at a shared scratch directory so a rerun of a killed job resumes.
     worker
         Kind of worker the job needs (``"gpu"``).
     """

@@ -90,6 +90,7 @@ def _centring(initial: Atoms, final: Atoms) -> tuple[np.ndarray, np.ndarray] | N
 
 def _interpolate_once(initial: Atoms, final: Atoms, n_images: int, method: str) -> list[Atoms]:
     from ase.mep import NEB
+    from ase.mep.neb import idpp_interpolate
 
     images = [_bare_copy(initial)]
     images += [_bare_copy(initial) for _ in range(n_images - 2)]
@@ -102,7 +103,10 @@ def _interpolate_once(initial: Atoms, final: Atoms, n_images: int, method: str) 
             image.set_positions(image.get_positions() + shift + offsets, apply_constraint=False)
 
     neb = NEB(images, method="improvedtangent")  # method only silences the default warning
-    neb.interpolate(method=method, mic=False, apply_constraint=False)
+    neb.interpolate(method="linear", mic=False, apply_constraint=False)
+    if method == "idpp":
+        # ASE's NEB.interpolate("idpp") would write idpp.traj and idpp.log into the cwd
+        idpp_interpolate(neb, traj=None, log=None, mic=False)
 
     if centring is not None:
         shift, offsets = centring
