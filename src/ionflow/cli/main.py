@@ -33,7 +33,7 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     for noisy in ("matplotlib", "numexpr", "h5py"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", message=".*tensor.detach.*")
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
     warnings.filterwarnings("ignore", category=UserWarning, module="pymatgen")
 
 
