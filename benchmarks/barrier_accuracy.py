@@ -81,6 +81,9 @@ def main(argv=None) -> int:
     p.add_argument("--filter", default=None, help="substring of the record id")
     p.add_argument("--order", choices=["diverse", "file"], default="diverse")
     p.add_argument("--include-flagged", action="store_true")
+    p.add_argument(
+        "--skip", action="append", default=[], help="record id to leave out (repeatable)"
+    )
     p.add_argument("--fmax", type=float, default=0.05)
     p.add_argument("--max-steps", type=int, default=500)
     p.add_argument("--n-images", type=int, default=7)
@@ -108,6 +111,9 @@ def main(argv=None) -> int:
 
     records = json.loads(args.data.read_text())
     chosen = select_records(records, args.limit, args.order, args.filter, args.include_flagged)
+    if args.skip:
+        print(f"skipping {', '.join(args.skip)} on request")
+        chosen = [r for r in chosen if r["id"] not in set(args.skip)]
     print(f"{len(chosen)} record(s) of {len(records)}; model {args.model}; fmax {args.fmax}")
     out = args.out or HERE / "runs" / f"barrier_accuracy_{args.model.replace('/', '_')}.json"
     done: dict[str, dict] = {}
