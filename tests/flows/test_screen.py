@@ -84,6 +84,7 @@ def test_collect_survives_a_crashed_hop_job(cu_fcc):
     out = output_as_dict(store, collect.uuid)
     assert out["n_failed"] == 1
     assert out["hops"][0]["failure_reason"] == "job produced no output"
+    assert output_as_dict(store, enum.uuid)["symprec"] == 0.1  # percolation uses the same
 
 
 def test_enumeration_rejects_bad_input(na_structure):

@@ -44,7 +44,8 @@ def collect_hop_screen(
     results: dict[str, dict | None] = {}
     for hop, out in zip(hops, neb_outputs):
         results[hop.hop_id] = _as_dict(out)
-    summary = summarize_hops(structure, hops, results)
+    symprec = enum.get("symprec") or 0.1  # documents written before symprec was stored: 0.1
+    summary = summarize_hops(structure, hops, results, symprec=symprec)
     return HopScreenDoc(
         formula=structure.composition.formula,
         reduced_formula=structure.composition.reduced_formula,

@@ -69,6 +69,7 @@ def enumerate_mobile_hops(
         sites=[SiteDoc(**s.as_dict()) for s in sites],
         hops=hop_docs,
         supercell_min_length_A=supercell_min_length,
+        symprec=symprec,
         n_sites_supercell=n_super,
     )
 

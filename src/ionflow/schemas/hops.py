@@ -52,6 +52,7 @@ class HopEnumerationDoc(BaseModel):
     sites: list[SiteDoc]
     hops: list[HopDoc]
     supercell_min_length_A: float
+    symprec: float | None = Field(None, description="Symmetry tolerance (Å) of the site search")
     n_sites_supercell: int | None = None
 
 

@@ -128,15 +128,15 @@ def test_isolated_dimer_never_percolates():
 def test_lifepo4_is_one_dimensional(lifepo4):
     hops = enumerate_hops(lifepo4, symprec=0.1)
     (hop,) = hops
-    edges = hop_edges(lifepo4, hops)
+    edges = hop_edges(lifepo4, hops, symprec=0.1)
     assert len(edges) == 4  # 4 Li per cell, each with two chain neighbours
     frac = lifepo4.frac_coords
     for edge in edges:  # chains along b only
         dfrac = frac[edge.v] + edge.offset - frac[edge.u]
         np.testing.assert_allclose(np.abs(dfrac), [0, 0.5, 0], atol=1e-3)
-    result = percolation_barriers(lifepo4, hops, {hop.hop_id: 0.27})
+    result = percolation_barriers(lifepo4, hops, {hop.hop_id: 0.27}, symprec=0.1)
     assert result == {"1D": 0.27, "2D": None, "3D": None}
-    assert percolation_dimension_at(lifepo4, hops, {hop.hop_id: 0.27}, 0.2) == 0
+    assert percolation_dimension_at(lifepo4, hops, {hop.hop_id: 0.27}, 0.2, symprec=0.1) == 0
 
 
 def test_rock_salt_sodium_is_three_dimensional(na_structure):
@@ -188,3 +188,54 @@ def test_hop_edges_rejects_negative_tolerance(li2mno3):
 
 def test_mobile_site_type_is_exported():
     assert MobileSite.__name__ == "MobileSite"
+
+
+def _square_net_with_anion() -> Structure:
+    """Li on a 3 Å square net; the O above the a-bond makes a and b inequivalent."""
+    return Structure(Lattice.tetragonal(3.0, 6.0), ["Li", "O"], [[0, 0, 0], [0.5, 0, 0.5]])
+
+
+def test_symmetry_expansion_keeps_inequivalent_paths_of_equal_length_apart():
+    structure = _square_net_with_anion()
+    (hop,) = enumerate_hops(structure)
+    assert hop.length == pytest.approx(3.0)
+    vec = np.abs(hop.vector(structure.lattice))
+    by_symmetry = hop_edges(structure, [hop])
+    by_length = hop_edges(structure, [hop], symprec=None)
+    # the computed hop runs along one axis only; its space-group images stay on that axis
+    assert len(by_symmetry) == 1
+    np.testing.assert_allclose(np.abs(by_symmetry[0].offset), vec / 3.0, atol=1e-8)
+    # length matching also gives the inequivalent path along the other axis
+    assert len(by_length) == 2
+    assert percolation_barriers(structure, [hop], {hop.hop_id: 0.3}) == {
+        "1D": 0.3,
+        "2D": None,
+        "3D": None,
+    }
+    assert percolation_barriers(structure, [hop], {hop.hop_id: 0.3}, symprec=None)["2D"] == 0.3
+
+
+def test_symmetry_expansion_covers_every_equivalent_site(na_structure, li2mno3):
+    for structure, species in [(na_structure, "Na"), (li2mno3, "Li")]:
+        hops = enumerate_hops(structure, species)
+        edges = hop_edges(structure, hops)
+        for hop in hops:
+            starts = {e.u for e in edges if e.hop_id == hop.hop_id} | {
+                e.v for e in edges if e.hop_id == hop.hop_id
+            }
+            assert set(hop.initial.equivalent_indices) <= starts
+
+
+def test_site_classes_from_another_symprec_fall_back_to_length(lifepo4, caplog):
+    # at 0.1 Å LiFePO4 is Pnma with one Li orbit of 4; at 0.01 Å it is P2_1/c, whose
+    # operations do not map the Li orbit onto itself: the edges are matched by length
+    hops = enumerate_hops(lifepo4, symprec=0.1)
+    with caplog.at_level("WARNING", logger="ionflow.core.hops.percolation"):
+        edges = hop_edges(lifepo4, hops, symprec=0.01)
+    assert "matched by length" in caplog.text
+    assert len(edges) == len(hop_edges(lifepo4, hops, symprec=0.1)) == 4
+
+
+def test_hop_edges_rejects_bad_symprec(lifepo4):
+    with pytest.raises(IonflowInputError, match="symprec"):
+        hop_edges(lifepo4, enumerate_hops(lifepo4, symprec=0.1), symprec=0.0)

@@ -1,6 +1,7 @@
 """Percolation barriers of the hop network (dembitskiy2025, DESIGN.md section 3).
 
-The hops are expanded to a periodic graph on the mobile sites of the unit cell: an edge joins
+Each computed hop is mapped by the space group onto its symmetry images, which share its
+barrier; together they form a periodic graph on the mobile sites of the unit cell: an edge joins
 site ``u`` in the home cell to site ``v`` in the cell translated by an integer ``offset``. The
 graph restricted to edges of cost <= threshold percolates in *d* dimensions when a site is
 connected to its own periodic images along *d* independent lattice directions. The 1D/2D/3D
@@ -60,14 +61,88 @@ def _canonical(u: int, v: int, offset: np.ndarray) -> tuple[int, int, tuple[int,
     return (v, u, neg)
 
 
-def hop_edges(structure: Structure, hops: Sequence[Hop], length_tol: float = 0.05) -> list[Edge]:
-    """Expand each hop type to all its edges in the unit cell.
+def _symmetry_operations(structure: Structure, symprec: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotations (n, 3, 3) and translations (n, 3) of the space group, in fractional coordinates
+    of the given cell (lattice centring translations included): ``x' = R x + t``."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-    For every site ``s`` equivalent to ``hop.initial``, every site of type ``hop.final``
-    (periodic images included) whose distance from ``s`` is within ``length_tol`` of
-    ``hop.length`` gives an edge. Undirected duplicates within one hop type are removed (the
-    forward hop i->j and the reverse hop j->i give the same undirected edges, each tagged
-    with its own ``hop_id``).
+    dataset = SpacegroupAnalyzer(structure, symprec=symprec).get_symmetry_dataset()
+    return np.asarray(dataset.rotations, dtype=float), np.asarray(dataset.translations, dtype=float)
+
+
+def _match_sites(
+    lattice_matrix: np.ndarray, frac: np.ndarray, candidates: np.ndarray, points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest candidate site (modulo lattice translations) of each fractional point.
+
+    Returns the site indices, the integer cell translation of each point relative to its site,
+    and the Cartesian mismatch (Å).
+    """
+    diff = points[:, None, :] - frac[candidates][None, :, :]
+    shift = np.round(diff)
+    dist = np.linalg.norm((diff - shift) @ lattice_matrix, axis=2)
+    best = np.argmin(dist, axis=1)
+    rows = np.arange(len(points))
+    return candidates[best], shift[rows, best].astype(int), dist[rows, best]
+
+
+def _edges_by_symmetry(
+    structure: Structure,
+    hop: Hop,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    match_tol: float,
+) -> list[tuple[int, int, tuple[int, ...]]] | None:
+    """Images of one hop under the space group, as canonical undirected edges.
+
+    None when the operations are inconsistent with the hop's site classes (an operation maps
+    the origin onto no site, or outside its orbit, or the orbit is not covered).
+    """
+    frac = structure.frac_coords
+    matrix = structure.lattice.matrix
+    start = np.asarray(hop.start_frac, dtype=float)
+    end = np.asarray(hop.end_frac, dtype=float)
+    starts = np.einsum("nij,j->ni", rotations, start) + translations
+    ends = np.einsum("nij,j->ni", rotations, end) + translations
+    initial = np.asarray(hop.initial.equivalent_indices, dtype=int)
+    final = np.asarray(hop.final.equivalent_indices, dtype=int)
+    u, tu, du = _match_sites(matrix, frac, initial, starts)
+    v, tv, dv = _match_sites(matrix, frac, final, ends)
+    if max(du.max(), dv.max()) > match_tol or set(u.tolist()) != set(initial.tolist()):
+        return None
+    keys = {_canonical(int(a), int(b), ob - oa) for a, b, oa, ob in zip(u, v, tu, tv)}
+    return sorted(keys)
+
+
+def _edges_by_length(
+    structure: Structure, hop: Hop, length_tol: float
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Every pair of sites of the hop's two types at the hop's length (within ``length_tol``)."""
+    frac = structure.frac_coords
+    targets = np.asarray(hop.final.equivalent_indices, dtype=int)
+    keys: set[tuple[int, int, tuple[int, ...]]] = set()
+    for u in hop.initial.equivalent_indices:
+        k, images, dist = points_within(
+            structure.lattice, frac[targets], frac[u], hop.length + length_tol
+        )
+        keep = (np.abs(dist - hop.length) <= length_tol) & (dist > 1e-8)
+        for v, image in zip(targets[k[keep]], images[keep]):
+            keys.add(_canonical(int(u), int(v), image))
+    return sorted(keys)
+
+
+def hop_edges(
+    structure: Structure,
+    hops: Sequence[Hop],
+    length_tol: float = 0.05,
+    symprec: float | None = 0.01,
+) -> list[Edge]:
+    """Expand each hop to all its symmetry images in the unit cell.
+
+    Each hop (a computed path from one site to a given periodic image of another) is mapped
+    by every operation of the space group; the images are the edges that share its barrier.
+    The forward hop i->j and the reverse hop j->i give the same undirected edges, each tagged
+    with its own ``hop_id``; duplicates within one hop are removed.
 
     Parameters
     ----------
@@ -76,7 +151,11 @@ def hop_edges(structure: Structure, hops: Sequence[Hop], length_tol: float = 0.0
     hops
         Hops from :func:`ionflow.core.hops.enumerate_hops`.
     length_tol
-        Tolerance (Å) on the edge length.
+        Tolerance (Å) on the edge length for the length-matching fallback.
+    symprec
+        Symmetry tolerance (Å); use the value the sites were found with. ``None`` skips the
+        symmetry expansion and matches edges by site types and length only, which also
+        attributes the barrier to symmetry-inequivalent paths of the same length.
 
     Returns
     -------
@@ -86,28 +165,36 @@ def hop_edges(structure: Structure, hops: Sequence[Hop], length_tol: float = 0.0
 
     Notes
     -----
-    Edges are matched by site types and length only: two symmetry-inequivalent i->j paths
-    of the same length (within ``length_tol``) are both attributed to the hop.
+    When the operations found at ``symprec`` do not reproduce the hop's site classes (the
+    sites were found with another tolerance), that hop falls back to length matching and a
+    warning is logged.
     """
     if length_tol < 0:
         raise IonflowInputError(f"length_tol must be >= 0, got {length_tol}")
-    frac = structure.frac_coords
-    lattice = structure.lattice
+    if symprec is not None and symprec <= 0:
+        raise IonflowInputError(f"symprec must be > 0 (or None for length matching), got {symprec}")
+    ops = None
+    if symprec is not None and hops:
+        try:
+            ops = _symmetry_operations(structure, symprec)
+        except Exception as exc:  # spglib failure: keep going with length matching
+            logger.warning("symmetry search failed (%s); matching hop edges by length", exc)
+    match_tol = max(0.1, 3.0 * (symprec or 0.0))
     edges: list[Edge] = []
     for hop in hops:
-        targets = np.asarray(hop.final.equivalent_indices, dtype=int)
-        seen: set[tuple[int, int, tuple[int, ...]]] = set()
-        for u in hop.initial.equivalent_indices:
-            k, images, dist = points_within(
-                lattice, frac[targets], frac[u], hop.length + length_tol
-            )
-            keep = (np.abs(dist - hop.length) <= length_tol) & (dist > 1e-8)
-            for v, image in zip(targets[k[keep]], images[keep]):
-                key = _canonical(int(u), int(v), image)
-                if key in seen:
-                    continue
-                seen.add(key)
-                edges.append(Edge(key[0], key[1], np.asarray(key[2], dtype=int), hop.hop_id))
+        keys = None
+        if ops is not None:
+            keys = _edges_by_symmetry(structure, hop, *ops, match_tol=match_tol)
+            if keys is None:
+                logger.warning(
+                    "space group at symprec=%s does not match the site classes of %s; "
+                    "its edges are matched by length",
+                    symprec,
+                    hop.hop_id,
+                )
+        if keys is None:
+            keys = _edges_by_length(structure, hop, length_tol)
+        edges.extend(Edge(u, v, np.asarray(off, dtype=int), hop.hop_id) for u, v, off in keys)
     return edges
 
 
@@ -190,12 +277,13 @@ def percolation_dimension_at(
     barriers: Mapping[str, float | None],
     threshold: float,
     length_tol: float = 0.05,
+    symprec: float | None = 0.01,
 ) -> int:
     """Percolation dimensionality of the hops whose barrier is <= ``threshold``.
 
     Parameters
     ----------
-    structure, hops, barriers, length_tol
+    structure, hops, barriers, length_tol, symprec
         As in :func:`percolation_barriers`.
     threshold
         Barrier threshold (same unit as ``barriers``, eV).
@@ -205,7 +293,7 @@ def percolation_dimension_at(
     int
         0, 1, 2 or 3.
     """
-    costed = _edge_costs(hop_edges(structure, hops, length_tol), barriers)
+    costed = _edge_costs(hop_edges(structure, hops, length_tol, symprec), barriers)
     return periodic_dimensionality(len(structure), [e for c, e in costed if c <= threshold])
 
 
@@ -214,6 +302,7 @@ def percolation_barriers(
     hops: Sequence[Hop],
     barriers: Mapping[str, float | None],
     length_tol: float = 0.05,
+    symprec: float | None = 0.01,
 ) -> dict[str, float | None]:
     """1D, 2D and 3D percolation barriers of the hop network.
 
@@ -228,8 +317,9 @@ def percolation_barriers(
         both directions, i.e. ``max(forward, reverse)`` of that hop's NEB (the saddle energy
         above the lower endpoint). Hops missing from the mapping, or mapped to None/NaN
         (failed NEB), are left out of the graph.
-    length_tol
-        Tolerance (Å) used to expand hops to edges (:func:`hop_edges`).
+    length_tol, symprec
+        How hops are expanded to edges (:func:`hop_edges`): ``symprec`` should be the
+        tolerance the sites were found with.
 
     Returns
     -------
@@ -238,7 +328,7 @@ def percolation_barriers(
         with barrier <= threshold percolates in at least that many dimensions; None where it
         never does.
     """
-    costed = _edge_costs(hop_edges(structure, hops, length_tol), barriers)
+    costed = _edge_costs(hop_edges(structure, hops, length_tol, symprec), barriers)
     result: dict[str, float | None] = dict.fromkeys(_DIMENSION_KEYS)
     n_nodes = len(structure)
     reached = 0

@@ -23,6 +23,7 @@ def summarize_hops(
     structure: Structure,
     hops: Sequence[Hop],
     results: Mapping[str, Mapping[str, Any] | None],
+    symprec: float | None = 0.1,
 ) -> dict[str, Any]:
     """Barrier table, lowest barrier and percolation barriers of a hop screen.
 
@@ -36,6 +37,9 @@ def summarize_hops(
         NEB summary per ``hop_id`` with ``barrier_forward_eV``, ``barrier_reverse_eV``,
         ``converged`` and ``failure_reason``; ``None`` (or a missing key) when the hop's job
         produced nothing (crashed worker).
+    symprec
+        Symmetry tolerance the sites were found with; hops are expanded to edges by the
+        space group at this tolerance (:func:`ionflow.core.hops.hop_edges`).
 
     Returns
     -------
@@ -78,7 +82,7 @@ def summarize_hops(
         "rows": rows,
         "lowest_barrier_eV": lowest,
         "lowest_barrier_hop": lowest_hop,
-        "percolation_barriers_eV": percolation_barriers(structure, hops, costs),
+        "percolation_barriers_eV": percolation_barriers(structure, hops, costs, symprec=symprec),
         "n_converged": n_conv,
         "n_failed": len(rows) - n_conv,
     }
