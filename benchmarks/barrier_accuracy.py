@@ -88,6 +88,13 @@ def main(argv=None) -> int:
     p.add_argument("--max-steps", type=int, default=500)
     p.add_argument("--n-images", type=int, default=7)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--progress-every",
+        type=int,
+        default=25,
+        metavar="N",
+        help="print the band step and residual to stderr every N steps (0: quiet)",
+    )
     p.add_argument("--out", type=Path, default=None, help="JSON results file")
     p.add_argument(
         "--resume",
@@ -146,7 +153,14 @@ def main(argv=None) -> int:
             continue
         a, b, moving = endpoints_from_record(rec)
         res = run_neb(
-            a, b, evaluator, settings, n_images=args.n_images, moving_index=moving, unwrap=False
+            a,
+            b,
+            evaluator,
+            settings,
+            n_images=args.n_images,
+            moving_index=moving,
+            unwrap=False,
+            progress=_step_printer(rec["id"], args.progress_every),
         )
         dft = rec["dft_barrier_eV"]
         fwd = res.barrier_forward
@@ -195,6 +209,24 @@ def main(argv=None) -> int:
         )
     print(f"results written to {out}")
     return 0
+
+
+def _step_printer(record_id: str, every: int):
+    """A ``run_neb`` progress callback printing every ``every`` band steps (None when 0)."""
+    if every <= 0:
+        return None
+    t0 = time.perf_counter()
+
+    def report(step: int, residual: float) -> None:
+        if step % every == 0:
+            print(
+                f"  {record_id}: band step {step}, residual {residual:.3f} eV/Å, "
+                f"{time.perf_counter() - t0:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return report
 
 
 def _write(out: Path, args, rows: list[dict], partial: bool) -> dict:
