@@ -13,7 +13,10 @@ Record selection (no tuning to individual records): records carrying a ``flags``
 data file are skipped unless ``--include-flagged``; ``--order diverse`` (default) takes the
 records round-robin over compositions in file order, so ``--limit 10`` spans several
 chemistries; ``--order file`` takes them in file order. Results are written as JSON to
-``benchmarks/results/``.
+``benchmarks/runs/`` after every record; ``--resume`` keeps the records already there. Each
+band is checkpointed to ``benchmarks/runs/checkpoints/`` every ``--checkpoint-every`` steps, so
+a record killed part-way (a 200-atom hop with SevenNet takes hours on 2 CPU cores) continues
+where it stopped on the next run.
 """
 
 from __future__ import annotations
@@ -97,6 +100,16 @@ def main(argv=None) -> int:
     )
     p.add_argument("--out", type=Path, default=None, help="JSON results file")
     p.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=HERE / "runs" / "checkpoints",
+        help="band checkpoints of unfinished records (a killed run continues from them; "
+        "a record's checkpoint is removed once it converges)",
+    )
+    p.add_argument(
+        "--checkpoint-every", type=int, default=5, metavar="N", help="band steps between saves"
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="keep the records already in the results file and run only the others",
@@ -152,6 +165,9 @@ def main(argv=None) -> int:
             )
             continue
         a, b, moving = endpoints_from_record(rec)
+        ckpt = args.checkpoint_dir / f"{args.model.replace('/', '_')}_{rec['id']}.npz"
+        if ckpt.is_file():
+            print(f"  {rec['id']}: continuing from {ckpt}", file=sys.stderr, flush=True)
         res = run_neb(
             a,
             b,
@@ -161,7 +177,11 @@ def main(argv=None) -> int:
             moving_index=moving,
             unwrap=False,
             progress=_step_printer(rec["id"], args.progress_every),
+            checkpoint=ckpt,
+            checkpoint_every=args.checkpoint_every,
         )
+        if res.converged:
+            ckpt.unlink(missing_ok=True)
         dft = rec["dft_barrier_eV"]
         fwd = res.barrier_forward
         err = fwd - dft if math.isfinite(fwd) else float("nan")

@@ -7,6 +7,7 @@ from maggma.stores import MemoryStore
 from ionflow.flows import ScreenHopsFlow
 from ionflow.flows.screen import collect_hop_screen
 from ionflow.jobs import HopEnumerationMaker, MLIPNebMaker
+from ionflow.mlip import get_evaluator
 from ionflow.store import output_as_dict
 
 
@@ -97,3 +98,36 @@ def test_enumeration_rejects_bad_input(na_structure):
 
     with pytest.raises(IonflowInputError, match="no Li"):
         enumerate_mobile_hops.original(na_structure, species="Li")
+
+
+def test_neb_job_continues_from_its_checkpoint(cu_fcc, emt_spec, tmp_path):
+    """A hop job stopped at its step limit is rerun and continues its band, not from scratch."""
+    ckpt_dir = tmp_path / "ckpt"
+    first = _cu_flow(emt_spec, max_steps=3)
+    first.neb_maker.checkpoint_dir = str(ckpt_dir)
+    store = _store()
+    flow = first.make(cu_fcc)
+    run_locally(flow, store=store, ensure_success=True, log=False)
+    out = output_as_dict(store, flow.output.uuid)
+    assert out["n_converged"] == 0
+    files = list(ckpt_dir.glob("*.npz"))
+    assert len(files) == 1
+    assert files[0].name.startswith("Cu_")
+
+    (stopped,) = [d["output"] for d in store.query({"name": {"$regex": "^mlip neb"}})]
+    assert stopped["n_steps"] == 3
+
+    ev = get_evaluator(emt_spec)  # the process-wide evaluator the jobs use
+    calls_before = ev.n_evaluations
+    again = _cu_flow(emt_spec)
+    again.neb_maker.checkpoint_dir = str(ckpt_dir)
+    flow = again.make(cu_fcc)
+    run_locally(flow, store=store, ensure_success=True, log=False)
+    out = output_as_dict(store, flow.output.uuid)
+    assert out["n_converged"] == 1
+    nebs = [d["output"] for d in store.query({"name": {"$regex": "^mlip neb"}})]
+    (done,) = [n for n in nebs if n["converged"]]
+    # the rerun spent calls on the band only (no endpoint relaxation) and counts the first run's
+    assert ev.n_evaluations - calls_before == done["force_calls"] - stopped["force_calls"]
+    assert done["endpoint_force_calls"] == stopped["endpoint_force_calls"]
+    assert not list(ckpt_dir.glob("*.npz"))  # removed once converged

@@ -136,6 +136,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
             model=args.model,
             n_images=args.n_images,
             neb_settings=_neb_settings(args),
+            checkpoint_dir=args.checkpoint_dir,
         ),
     ).make(structure)
     store = get_store()
@@ -200,6 +201,7 @@ def cmd_neb(args: argparse.Namespace) -> int:
         n_images=args.n_images,
         interpolation=args.interpolation,
         neb_settings=_neb_settings(args),
+        checkpoint_dir=args.checkpoint_dir,
     )
     job = maker.make(initial, final, moving_index=moving, hop={"hop_id": args.label})
     store = get_store()
@@ -476,6 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--max-steps", type=int, default=500, help="NEB step limit")
         p.add_argument("--optimizer", choices=["fire", "ode", "bfgs", "lbfgs", "mdmin"])
         p.add_argument("--threads", type=int, default=None, help="torch threads")
+        p.add_argument(
+            "--checkpoint-dir",
+            default=None,
+            help="save each band there every 10 steps; a rerun continues unfinished bands",
+        )
 
     p = sub.add_parser("hops", help="list distinct sites and hops (no calculation)")
     common_structure(p)

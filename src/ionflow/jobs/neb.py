@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +32,11 @@ def _to_atoms(structure: Structure):
     return atoms
 
 
+def _checkpoint_name(initial: Structure, hop_id: str | None, model_label: str) -> str:
+    raw = f"{initial.composition.reduced_formula}_{hop_id or 'neb'}_{model_label}"
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", raw) + ".npz"
+
+
 @job(output_schema=NebDoc, data=["images"])
 def run_mlip_neb(
     initial: Structure,
@@ -43,11 +50,20 @@ def run_mlip_neb(
     hop: dict[str, Any] | None = None,
     unwrap: bool = True,
     progress: bool = True,
+    checkpoint_dir: str | None = None,
 ) -> NebDoc:
-    """Relax endpoints, IDPP path, climbing-image NEB; a failure is reported, never raised."""
+    """Relax endpoints, IDPP path, climbing-image NEB; a failure is reported, never raised.
+
+    With ``checkpoint_dir`` the band is checkpointed there (one ``.npz`` per hop and model) and
+    a rerun of the job after a wall-time kill continues from it; the file is removed once the
+    band converges.
+    """
     spec = parse_model_spec(model)
     settings = NebSettings(**(neb_settings or {}))
     hop_id = (hop or {}).get("hop_id")
+    checkpoint = None
+    if checkpoint_dir is not None:
+        checkpoint = Path(checkpoint_dir) / _checkpoint_name(initial, hop_id, spec.label)
     try:
         evaluator = get_evaluator(spec)
         result = run_neb(
@@ -61,6 +77,7 @@ def run_mlip_neb(
             moving_index=moving_index,
             unwrap=unwrap,
             progress=progress,
+            checkpoint=checkpoint,
         )
     except IonflowInputError:
         raise
@@ -78,6 +95,8 @@ def run_mlip_neb(
             settings=settings.__dict__.copy(),
             hop=hop,
         )
+    if checkpoint is not None and result.converged:
+        checkpoint.unlink(missing_ok=True)
     summary = result.summary()
     for key in ("barrier_forward_eV", "barrier_reverse_eV"):
         if not np.isfinite(summary[key]):
@@ -126,6 +145,10 @@ class MLIPNebMaker(Maker):
     neb_settings
         Overrides of :class:`ionflow.core.neb.engine.NebSettings` (``fmax``, ``max_steps``,
         ``optimizer``, ``climb``, ``relax_endpoints``, ...).
+    checkpoint_dir
+        Directory for band checkpoints (``None``: none). Give a path that outlives the job's
+        launch directory (e.g. on scratch): a job killed at its wall-time limit and rerun
+        continues its band instead of starting over.
     worker
         Kind of worker the job needs (``"gpu"``: MLIP work).
     """
@@ -136,6 +159,7 @@ class MLIPNebMaker(Maker):
     max_gap: float = 1.0
     interpolation: str = "idpp"
     neb_settings: dict[str, Any] = field(default_factory=dict)
+    checkpoint_dir: str | None = None
     worker: str = "gpu"
 
     def __post_init__(self) -> None:
@@ -170,6 +194,7 @@ class MLIPNebMaker(Maker):
             moving_index=moving_index,
             hop=hop,
             unwrap=unwrap,
+            checkpoint_dir=None if self.checkpoint_dir is None else str(self.checkpoint_dir),
         )
         j.name = f"{self.name} {hop['hop_id']}" if hop and hop.get("hop_id") else self.name
         return route(j, self.worker)

@@ -124,3 +124,70 @@ def test_optimizers_agree(cu_hop, emt_spec, optimizer):
     )
     assert res.converged, res.failure_reason
     assert 0.4 < res.barrier_forward < 1.2
+
+
+def test_checkpoint_continues_an_interrupted_band(cu_hop, emt_spec, tmp_path):
+    """A band stopped at its step limit continues from its checkpoint to the same barrier."""
+    a, b, moving = cu_hop
+    ev = get_evaluator(emt_spec)
+    full = run_neb(a, b, ev, NebSettings(), moving_index=moving, unwrap=False)
+    assert full.converged
+    assert full.n_steps > 4
+
+    ckpt = tmp_path / "hop.npz"
+    first = run_neb(
+        a,
+        b,
+        ev,
+        NebSettings(max_steps=3),
+        moving_index=moving,
+        unwrap=False,
+        checkpoint=ckpt,
+        checkpoint_every=2,
+    )
+    assert not first.converged
+    assert ckpt.is_file()
+    calls_before = ev.n_evaluations
+    second = run_neb(a, b, ev, NebSettings(), moving_index=moving, unwrap=False, checkpoint=ckpt)
+    assert second.converged, second.failure_reason
+    # endpoints were not relaxed again: every new call went to the band
+    assert second.endpoint_force_calls == first.endpoint_force_calls
+    assert ev.n_evaluations - calls_before == second.band_force_calls - first.band_force_calls
+    # counters continue; the barrier is that of the uninterrupted run
+    assert second.n_steps > first.n_steps == 3
+    assert second.wall_time_s > first.wall_time_s
+    assert second.barrier_forward == pytest.approx(full.barrier_forward, abs=0.01)
+
+
+def test_checkpoint_of_another_calculation_is_refused_and_kept(cu_hop, emt_spec, tmp_path):
+    a, b, moving = cu_hop
+    ev = get_evaluator(emt_spec)
+    ckpt = tmp_path / "hop.npz"
+    run_neb(a, b, ev, NebSettings(max_steps=1), moving_index=moving, unwrap=False, checkpoint=ckpt)
+    saved = ckpt.read_bytes()
+    with pytest.raises(IonflowInputError, match="different calculation"):
+        run_neb(
+            a,
+            b,
+            ev,
+            NebSettings(spring_constant=0.5),
+            moving_index=moving,
+            unwrap=False,
+            checkpoint=ckpt,
+        )
+    assert ckpt.read_bytes() == saved
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(IonflowInputError, match="Cannot read NEB checkpoint"):
+        run_neb(a, b, ev, NebSettings(), moving_index=moving, unwrap=False, checkpoint=ckpt)
+
+
+def test_checkpoint_at_step_limit_reports_unconverged(cu_hop, emt_spec, tmp_path):
+    """Continuing a band whose step budget is spent costs one evaluation and says so."""
+    a, b, moving = cu_hop
+    ev = get_evaluator(emt_spec)
+    ckpt = tmp_path / "hop.npz"
+    s = NebSettings(max_steps=2)
+    run_neb(a, b, ev, s, moving_index=moving, unwrap=False, checkpoint=ckpt)
+    again = run_neb(a, b, ev, s, moving_index=moving, unwrap=False, checkpoint=ckpt)
+    assert not again.converged
+    assert "after 2 steps" in again.failure_reason

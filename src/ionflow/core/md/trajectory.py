@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ionflow.core.npz import read_npz, write_npz
 
 #: checkpoint format version (bump when the layout changes)
 CHECKPOINT_VERSION = 1
@@ -93,29 +93,10 @@ class SampleBuffer:
 
 
 def write_checkpoint(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """Write ``arrays`` plus JSON ``meta`` to ``path`` atomically (temporary file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    payload = {"version": CHECKPOINT_VERSION, **meta}
-    with open(tmp, "wb") as handle:
-        np.savez(handle, __meta__=np.array(json.dumps(payload, default=_json_default)), **arrays)
-    os.replace(tmp, path)
+    """Write an MD checkpoint atomically (see :func:`ionflow.core.npz.write_npz`)."""
+    write_npz(path, arrays, {"version": CHECKPOINT_VERSION, **meta})
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
     """``(arrays, meta)`` of a checkpoint written by :func:`write_checkpoint`."""
-    with np.load(Path(path), allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files if key != "__meta__"}
-        meta = json.loads(str(data["__meta__"]))
-    return arrays, meta
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+    return read_npz(path)

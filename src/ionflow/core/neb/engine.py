@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.mep import NEB
 
 from ionflow.core.errors import IonflowInputError
+from ionflow.core.neb.checkpoint import BandCheckpoint, fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -196,6 +198,32 @@ class BatchedNEB(NEB):
         return super().get_forces()
 
 
+class _CheckpointWriter:
+    """Writes a :class:`BandCheckpoint` every ``every`` band steps (and at the end)."""
+
+    def __init__(self, path: Path, state: BandCheckpoint, every: int) -> None:
+        self.path = path
+        self.state = state
+        self.every = max(int(every), 1)
+        self._t0 = time.perf_counter()
+        self._wall_before = state.wall_time_s
+
+    def wall(self) -> float:
+        return self._wall_before + time.perf_counter() - self._t0
+
+    def save(self) -> None:
+        self.state.wall_time_s = self.wall()
+        self.state.save(self.path)
+
+    def band_step(self, step: int, neb: NEB, prior_calls: int, force: bool = False) -> None:
+        if not force and step % self.every:
+            return
+        self.state.band_positions = np.array([im.positions for im in neb.images])
+        self.state.n_steps = int(step)
+        self.state.band_force_calls = prior_calls + int(getattr(neb, "n_evaluations", 0))
+        self.save()
+
+
 def max_atomic_force(forces: np.ndarray) -> float:
     """Largest per-atom force norm."""
     return float(np.sqrt((np.asarray(forces) ** 2).sum(axis=-1)).max())
@@ -256,6 +284,7 @@ def run_neb_band(
     endpoint_results: tuple[RelaxResult, RelaxResult] | None = None,
     moving_index: int | None = None,
     progress: bool | Callable[[int, float], None] = False,
+    checkpoint: _CheckpointWriter | None = None,
 ) -> NebResult:
     """Optimise a band whose endpoints are already final (relaxed or fixed by the caller).
 
@@ -273,9 +302,16 @@ def run_neb_band(
         Index of the migrating ion (recorded only).
     progress
         ``True`` shows a tqdm bar; a callable receives ``(step, fmax)`` each step.
+    checkpoint
+        Writer of band checkpoints (set up by :func:`run_neb`); its counters of earlier steps,
+        force calls and wall time are added to this run's, and ``max_steps`` counts them too.
     """
     settings = settings or NebSettings()
     t0 = time.perf_counter()
+    prior_steps = checkpoint.state.n_steps if checkpoint else 0
+    prior_calls = checkpoint.state.band_force_calls if checkpoint else 0
+    prior_wall = checkpoint.state.wall_time_s if checkpoint else 0.0
+    steps_left = settings.max_steps - prior_steps
     images = [im.copy() for im in images]
     if len(images) < 3:
         raise IonflowInputError(f"A band needs at least 3 images, got {len(images)}")
@@ -321,29 +357,39 @@ def run_neb_band(
             # ASE's ODE12r NEB optimiser has no step generator: observe its steps instead.
             def _observe() -> None:
                 res = float(neb.get_residual())
+                step = prior_steps + int(opt.nsteps) + 1
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(fmax=f"{res:.3f}")
                 if callback is not None:
-                    callback(int(opt.nsteps) + 1, res)
+                    callback(step, res)
+                if checkpoint is not None:
+                    checkpoint.band_step(step, neb, prior_calls)
 
             opt.attach(_observe, interval=1)
-            finished = bool(opt.run(fmax=settings.fmax, steps=settings.max_steps))
-            n_steps = int(getattr(opt, "nsteps", 0))
+            if steps_left > 0:
+                finished = bool(opt.run(fmax=settings.fmax, steps=steps_left))
+                n_steps = prior_steps + int(getattr(opt, "nsteps", 0))
+            else:
+                neb.get_forces()
+                finished, n_steps = False, prior_steps
             fmax_now = float(neb.get_residual())
             # ode12r can return at its step limit without raising: judge by the residual
             converged = finished and fmax_now <= settings.fmax
             if not np.all(np.isfinite(neb.energies)):
                 failure = "non-finite energy in the band"
         else:
-            for conv in opt.irun(fmax=settings.fmax, steps=settings.max_steps):
-                n_steps = int(opt.nsteps)
+            n_steps = prior_steps
+            for conv in opt.irun(fmax=settings.fmax, steps=max(steps_left, 0)):
+                n_steps = prior_steps + int(opt.nsteps)
                 fmax_now = float(neb.get_residual())
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(fmax=f"{fmax_now:.3f}")
                 if callback is not None:
                     callback(n_steps, fmax_now)
+                if checkpoint is not None:
+                    checkpoint.band_step(n_steps, neb, prior_calls)
                 if not np.all(np.isfinite(neb.energies)):
                     failure = "non-finite energy in the band"
                     break
@@ -358,6 +404,8 @@ def run_neb_band(
             bar.close()
 
     energies = [float(im.get_potential_energy()) for im in neb.images]
+    if checkpoint is not None:
+        checkpoint.band_step(n_steps, neb, prior_calls, force=True)
     if failure is None and not converged:
         failure = (
             f"not converged: max force {fmax_now:.3f} eV/Å > fmax {settings.fmax} "
@@ -375,11 +423,11 @@ def run_neb_band(
         ts_index=ts,
         converged=converged and failure is None,
         n_steps=n_steps,
-        force_calls=neb.n_evaluations + endpoint_calls,
+        force_calls=neb.n_evaluations + prior_calls + endpoint_calls,
         endpoint_force_calls=endpoint_calls,
-        band_force_calls=neb.n_evaluations,
+        band_force_calls=neb.n_evaluations + prior_calls,
         max_force=fmax_now,
-        wall_time_s=time.perf_counter() - t0,
+        wall_time_s=prior_wall + time.perf_counter() - t0,
         failure_reason=failure,
         moving_index=moving_index,
         settings=settings.__dict__.copy(),
@@ -413,6 +461,8 @@ def run_neb(
     moving_index: int | None = 0,
     unwrap: bool = True,
     progress: bool | Callable[[int, float], None] = False,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 10,
 ) -> NebResult:
     """Relax the endpoints (fixed cell), interpolate, and run climbing-image NEB.
 
@@ -436,6 +486,13 @@ def run_neb(
         Move every atom of ``final`` to its minimum-image position relative to ``initial``
         (right for wrapped endpoint files; pass False when ``final`` is already unwrapped and
         the hop is longer than half the cell).
+    checkpoint
+        Path of a band checkpoint (``.npz``, see :mod:`ionflow.core.neb.checkpoint`). When the
+        file exists and belongs to this calculation, the run continues from it: endpoints are
+        not relaxed again, the band starts from the saved positions, and the step limit, force
+        calls and wall time count the earlier work. Otherwise it is written after the endpoint
+        relaxation and every ``checkpoint_every`` band steps. A checkpoint of a different
+        calculation raises :class:`IonflowInputError` and is left untouched.
     """
     from ionflow.core.hops.interpolate import interpolate_path
 
@@ -452,6 +509,29 @@ def run_neb(
 
     if unwrap:
         final = unwrap_final(initial, final)
+    ckpt_path = Path(checkpoint) if checkpoint is not None else None
+    fp = None
+    if ckpt_path is not None:
+        label = getattr(getattr(evaluator, "spec", None), "label", type(evaluator).__name__)
+        fp = fingerprint(initial, final, settings, str(label), n_images)
+        if ckpt_path.is_file():
+            state = BandCheckpoint.load(ckpt_path, fp)
+            logger.info(
+                "Continuing NEB from %s at band step %d (%d band force calls so far)",
+                ckpt_path,
+                state.n_steps,
+                state.band_force_calls,
+            )
+            return _resume_neb(
+                initial,
+                state,
+                ckpt_path,
+                evaluator,
+                settings,
+                moving_index,
+                progress,
+                checkpoint_every,
+            )
     ends: tuple[RelaxResult, RelaxResult] | None = None
     endpoint_calls = 0
     endpoints_converged = True
@@ -508,6 +588,27 @@ def run_neb(
         )
 
     images = interpolate_path(a, b, n_images=n_images, max_gap=max_gap, method=interpolation)
+    writer = None
+    if ckpt_path is not None:
+        if ends is None:  # endpoints taken as given: evaluate them once, here, and keep them
+            preds = evaluator.evaluate([a, b])
+            endpoint_calls += 2
+            ends = tuple(
+                RelaxResult(x.copy(), p.energy, np.array(p.forces), 0, 1, True, 0.0)
+                for x, p in zip((a, b), preds)
+            )
+        state = BandCheckpoint(
+            fingerprint=fp,
+            end_positions=np.array([ends[0].atoms.positions, ends[1].atoms.positions]),
+            end_energies=np.array([ends[0].energy, ends[1].energy]),
+            end_forces=np.array([ends[0].forces, ends[1].forces]),
+            endpoint_force_calls=endpoint_calls,
+            endpoints_converged=endpoints_converged,
+            band_positions=np.array([im.positions for im in images]),
+            wall_time_s=time.perf_counter() - t0,
+        )
+        writer = _CheckpointWriter(ckpt_path, state, checkpoint_every)
+        writer.save()
     result = run_neb_band(
         images,
         evaluator,
@@ -515,13 +616,71 @@ def run_neb(
         endpoint_results=ends,
         moving_index=moving_index,
         progress=progress,
+        checkpoint=writer,
     )
     result.force_calls += endpoint_calls
     result.endpoint_force_calls += endpoint_calls
     result.endpoints_converged = endpoints_converged
-    result.wall_time_s = time.perf_counter() - t0
+    result.wall_time_s = writer.wall() if writer else time.perf_counter() - t0
     if not endpoints_converged and result.failure_reason is None:
         logger.warning("Endpoint relaxation did not reach fmax %.3f", settings.endpoint_fmax)
+    return result
+
+
+def _resume_neb(
+    template: Atoms,
+    state: BandCheckpoint,
+    path: Path,
+    evaluator: Evaluator,
+    settings: NebSettings,
+    moving_index: int | None,
+    progress: bool | Callable[[int, float], None],
+    every: int,
+) -> NebResult:
+    """Continue the band saved in ``state`` (see :func:`run_neb`)."""
+    n_atoms = len(template)
+    if state.band_positions.ndim != 3 or state.band_positions.shape[1:] != (n_atoms, 3):
+        raise IonflowInputError(
+            f"NEB checkpoint {path} holds a band of shape {state.band_positions.shape}, "
+            f"not (n_images, {n_atoms}, 3)"
+        )
+    ends = []
+    for k in range(2):
+        atoms = template.copy()
+        atoms.calc = None
+        atoms.positions = state.end_positions[k]
+        ends.append(
+            RelaxResult(
+                atoms=atoms,
+                energy=float(state.end_energies[k]),
+                forces=np.array(state.end_forces[k]),
+                n_steps=0,
+                force_calls=0,
+                converged=state.endpoints_converged,
+                max_force=max_atomic_force(state.end_forces[k]),
+            )
+        )
+    images = []
+    for pos in state.band_positions:
+        atoms = template.copy()
+        atoms.calc = None
+        atoms.positions = pos
+        images.append(atoms)
+    writer = _CheckpointWriter(path, state, every)
+    endpoint_calls = state.endpoint_force_calls
+    result = run_neb_band(
+        images,
+        evaluator,
+        settings,
+        endpoint_results=(ends[0], ends[1]),
+        moving_index=moving_index,
+        progress=progress,
+        checkpoint=writer,
+    )
+    result.force_calls += endpoint_calls
+    result.endpoint_force_calls += endpoint_calls
+    result.endpoints_converged = state.endpoints_converged
+    result.wall_time_s = writer.wall()
     return result
 
 

@@ -1,0 +1,119 @@
+"""Band checkpoints: continue a long NEB after a wall-time limit, a crash or a pre-emption.
+
+A checkpoint is one ``.npz`` file (:mod:`ionflow.core.npz`) holding the relaxed endpoints
+(positions, energies, forces), the current band positions, and the counters (steps, force calls,
+wall time) spent so far. It is written after the endpoint relaxation and every ``every`` band
+steps, atomically, so a job killed mid-write leaves the previous checkpoint intact.
+
+A checkpoint carries a fingerprint of what it belongs to: the species, the cell, the input
+endpoint positions, the model and the band settings that change the answer. Loading it for a
+different calculation raises :class:`~ionflow.core.errors.IonflowInputError` instead of silently
+continuing a different band, and nothing is overwritten in that case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ionflow.core.errors import IonflowInputError
+from ionflow.core.npz import read_npz, write_npz
+
+if TYPE_CHECKING:
+    from ase import Atoms
+
+FORMAT_VERSION = 1
+
+# settings that change the converged band (step limits and progress knobs do not)
+_FINGERPRINT_SETTINGS = (
+    "fmax",
+    "climb",
+    "method",
+    "spring_constant",
+    "relax_endpoints",
+    "endpoint_fmax",
+)
+
+
+def fingerprint(initial: Atoms, final: Atoms, settings: Any, model: str, n_images: int) -> str:
+    """Hash of everything a checkpoint must agree with to be continued."""
+    h = hashlib.sha256()
+    h.update(np.asarray(initial.numbers, dtype=np.int64).tobytes())
+    for arr in (initial.cell[:], initial.positions, final.positions):
+        h.update(np.round(np.asarray(arr, dtype=np.float64), 6).tobytes())
+    knobs = {k: getattr(settings, k) for k in _FINGERPRINT_SETTINGS}
+    h.update(json.dumps({"model": model, "n_images": n_images, **knobs}, sort_keys=True).encode())
+    return h.hexdigest()[:20]
+
+
+@dataclass
+class BandCheckpoint:
+    """State of an unfinished NEB (see module docstring)."""
+
+    fingerprint: str
+    end_positions: np.ndarray  # (2, n_atoms, 3)
+    end_energies: np.ndarray  # (2,)
+    end_forces: np.ndarray  # (2, n_atoms, 3)
+    endpoint_force_calls: int
+    endpoints_converged: bool
+    band_positions: np.ndarray  # (n_images, n_atoms, 3), endpoints included
+    n_steps: int = 0
+    band_force_calls: int = 0
+    wall_time_s: float = 0.0
+
+    def save(self, path: str | Path) -> None:
+        arrays = {
+            "end_positions": self.end_positions,
+            "end_energies": self.end_energies,
+            "end_forces": self.end_forces,
+            "band_positions": self.band_positions,
+        }
+        meta = {
+            "kind": "ionflow-neb-band",
+            "format_version": FORMAT_VERSION,
+            "fingerprint": self.fingerprint,
+            "endpoint_force_calls": self.endpoint_force_calls,
+            "endpoints_converged": self.endpoints_converged,
+            "n_steps": self.n_steps,
+            "band_force_calls": self.band_force_calls,
+            "wall_time_s": self.wall_time_s,
+        }
+        write_npz(path, arrays, meta)
+
+    @classmethod
+    def load(cls, path: str | Path, expected_fingerprint: str | None = None) -> BandCheckpoint:
+        path = Path(path)
+        try:
+            arrays, meta = read_npz(path)
+        except Exception as exc:
+            raise IonflowInputError(f"Cannot read NEB checkpoint {path}: {exc}") from exc
+        if meta.get("kind") != "ionflow-neb-band":
+            raise IonflowInputError(f"{path} is not an ionflow NEB checkpoint")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise IonflowInputError(
+                f"NEB checkpoint {path} has format {meta.get('format_version')}, "
+                f"expected {FORMAT_VERSION}"
+            )
+        if expected_fingerprint is not None and meta["fingerprint"] != expected_fingerprint:
+            raise IonflowInputError(
+                f"NEB checkpoint {path} belongs to a different calculation (other endpoints, "
+                "model, image count or band settings); remove it or choose another checkpoint "
+                "path. It was left untouched."
+            )
+        return cls(
+            fingerprint=meta["fingerprint"],
+            end_positions=arrays["end_positions"],
+            end_energies=arrays["end_energies"],
+            end_forces=arrays["end_forces"],
+            endpoint_force_calls=int(meta["endpoint_force_calls"]),
+            endpoints_converged=bool(meta["endpoints_converged"]),
+            band_positions=arrays["band_positions"],
+            n_steps=int(meta["n_steps"]),
+            band_force_calls=int(meta["band_force_calls"]),
+            wall_time_s=float(meta["wall_time_s"]),
+        )
