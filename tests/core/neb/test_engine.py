@@ -8,6 +8,7 @@ from ase.optimize import FIRE
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.hops import build_vacancy_endpoints, enumerate_hops, interpolate_path
+from ionflow.core.neb.checkpoint import BandCheckpoint
 from ionflow.core.neb.engine import (
     NebSettings,
     detect_moving_index,
@@ -147,6 +148,10 @@ def test_checkpoint_continues_an_interrupted_band(cu_hop, emt_spec, tmp_path):
     )
     assert not first.converged
     assert ckpt.is_file()
+    saved = BandCheckpoint.load(ckpt)
+    assert saved.n_steps == 3
+    assert saved.residual == pytest.approx(first.max_force)
+    assert saved.barrier_estimate == pytest.approx(first.barrier_forward)
     calls_before = ev.n_evaluations
     second = run_neb(a, b, ev, NebSettings(), moving_index=moving, unwrap=False, checkpoint=ckpt)
     assert second.converged, second.failure_reason

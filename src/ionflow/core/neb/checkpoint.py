@@ -65,6 +65,15 @@ class BandCheckpoint:
     n_steps: int = 0
     band_force_calls: int = 0
     wall_time_s: float = 0.0
+    band_energies: np.ndarray | None = None  # (n_images,) at the saved positions, when known
+    residual: float | None = None  # NEB max force at the saved positions (eV/Å)
+
+    @property
+    def barrier_estimate(self) -> float | None:
+        """Forward barrier of the saved band (eV): where an unfinished band stands."""
+        if self.band_energies is None or not np.all(np.isfinite(self.band_energies)):
+            return None
+        return float(np.max(self.band_energies) - self.band_energies[0])
 
     def save(self, path: str | Path) -> None:
         arrays = {
@@ -73,6 +82,8 @@ class BandCheckpoint:
             "end_forces": self.end_forces,
             "band_positions": self.band_positions,
         }
+        if self.band_energies is not None:
+            arrays["band_energies"] = np.asarray(self.band_energies, dtype=float)
         meta = {
             "kind": "ionflow-neb-band",
             "format_version": FORMAT_VERSION,
@@ -82,6 +93,7 @@ class BandCheckpoint:
             "n_steps": self.n_steps,
             "band_force_calls": self.band_force_calls,
             "wall_time_s": self.wall_time_s,
+            "residual": self.residual,
         }
         write_npz(path, arrays, meta)
 
@@ -116,4 +128,6 @@ class BandCheckpoint:
             n_steps=int(meta["n_steps"]),
             band_force_calls=int(meta["band_force_calls"]),
             wall_time_s=float(meta["wall_time_s"]),
+            band_energies=arrays.get("band_energies"),
+            residual=meta.get("residual"),
         )

@@ -219,6 +219,13 @@ class _CheckpointWriter:
         if not force and step % self.every:
             return
         self.state.band_positions = np.array([im.positions for im in neb.images])
+        try:
+            self.state.band_energies = np.array(
+                [im.get_potential_energy() for im in neb.images], dtype=float
+            )
+            self.state.residual = float(neb.get_residual())
+        except Exception:  # energies not known at these positions (e.g. before any step)
+            self.state.band_energies, self.state.residual = None, None
         self.state.n_steps = int(step)
         self.state.band_force_calls = prior_calls + int(getattr(neb, "n_evaluations", 0))
         self.save()
