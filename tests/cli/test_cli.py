@@ -115,6 +115,30 @@ def test_neb_command_on_wrapped_endpoint_files(cu_fcc, tmp_path, store_dir, caps
     assert 0.4 < row["barrier_forward_eV"] < 1.2
 
 
+def test_neb_command_continues_from_checkpoint_dir(cu_fcc, tmp_path, store_dir, capsys):
+    """--checkpoint-dir: a band cut off by --max-steps is continued by the next call."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from ionflow.core.hops import build_vacancy_endpoints, enumerate_hops
+
+    hop = enumerate_hops(cu_fcc, "Cu", symprec=0.1)[0]
+    a, b = build_vacancy_endpoints(cu_fcc, hop, min_length=7.0).to_ase()
+    for name, at in (("ini", a), ("fin", b)):
+        AseAtomsAdaptor.get_structure(at).to(filename=str(tmp_path / f"{name}.vasp"))
+    ckpt = tmp_path / "ckpt"
+    base = ["neb", str(tmp_path / "ini.vasp"), str(tmp_path / "fin.vasp"), "--model", EMT]
+    base += ["--checkpoint-dir", str(ckpt), "--json"]
+    assert main([*base, "--max-steps", "2"]) == 1  # unconverged hop: exit status 1
+    first = json.loads(capsys.readouterr().out)["hops"][0]
+    assert not first["converged"]
+    assert len(list(ckpt.glob("*.npz"))) == 1
+    assert main(base) == 0
+    second = json.loads(capsys.readouterr().out)["hops"][0]
+    assert second["converged"]
+    assert second["n_steps"] > first["n_steps"] == 2
+    assert not list(ckpt.glob("*.npz"))
+
+
 def test_neb_rejects_mismatched_endpoints(cu_fcc, tmp_path, capsys):
     cu_fcc.to(filename=str(tmp_path / "a.vasp"))
     big = cu_fcc * (2, 1, 1)
