@@ -499,7 +499,10 @@ def run_neb(
         not relaxed again, the band starts from the saved positions, and the step limit, force
         calls and wall time count the earlier work. Otherwise it is written after the endpoint
         relaxation and every ``checkpoint_every`` band steps. A checkpoint of a different
-        calculation raises :class:`IonflowInputError` and is left untouched.
+        calculation raises :class:`IonflowInputError` and is left untouched. The optimiser
+        starts afresh (ODE12r re-estimates its step size; FIRE its velocities), so a continued
+        band can take a few more steps than an uninterrupted one; with ODE12r the step limit
+        counts accepted steps of earlier runs (rejected trial steps are not carried over).
     """
     from ionflow.core.hops.interpolate import interpolate_path
 
