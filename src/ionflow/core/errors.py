@@ -1,11 +1,11 @@
-"""Exceptions raised by ionflow for bad input or failed calculations."""
+"""ionflow's exceptions, re-exported for ``from ionflow.core.errors import ...``.
+
+They live in :mod:`ionflow.errors`, the bottom layer, so that every layer (the model layer
+included) can raise them.
+"""
 
 from __future__ import annotations
 
+from ionflow.errors import IonflowError, IonflowInputError
 
-class IonflowError(Exception):
-    """Base class of every ionflow error."""
-
-
-class IonflowInputError(IonflowError, ValueError):
-    """The input (structure, file, option) cannot be used; the message names the problem."""
+__all__ = ["IonflowError", "IonflowInputError"]

@@ -7,12 +7,16 @@ intact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ionflow.core.jsonable import jsonable
 
 META_KEY = "__meta__"
 
@@ -23,7 +27,7 @@ def write_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, A
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as handle:
-        np.savez(handle, **{META_KEY: np.array(json.dumps(meta, default=_json_default))}, **arrays)
+        np.savez(handle, **{META_KEY: np.array(json.dumps(jsonable(meta)))}, **arrays)
     os.replace(tmp, path)
 
 
@@ -35,13 +39,31 @@ def read_npz(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+def checkpoint_path(directory: str | Path, kind: str, name: str, key: Any) -> Path:
+    """The checkpoint file of one calculation: ``DIR/<kind>_<name>_<hash of key>.npz``.
+
+    One naming rule for MD and NEB: a rerun of the same calculation (same ``key``: structure,
+    settings, model, ...) finds its file; a changed calculation gets another name and starts
+    afresh instead of colliding with the old file.
+
+    Parameters
+    ----------
+    directory
+        Checkpoint directory (``~`` is expanded).
+    kind
+        ``"md"`` or ``"neb"``.
+    name
+        Readable part (formula, hop, temperature, seed, model); unsafe characters become ``_``.
+    key
+        Anything :func:`~ionflow.core.jsonable.jsonable` accepts; its SHA-1 (12 hex digits)
+        ends the name.
+
+    Returns
+    -------
+    Path
+        The checkpoint path (its directory is not created).
+    """
+    blob = json.dumps(jsonable(key), sort_keys=True)
+    digest = hashlib.sha1(blob.encode(), usedforsecurity=False).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{kind}_{name}").strip("_")
+    return Path(directory).expanduser() / f"{safe}_{digest}.npz"
