@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from ionflow.core.hops.endpoints import HopEndpoints, build_vacancy_endpoints, supercell_matrix
+from ionflow.core.hops.endpoints import (
+    HopEndpoints,
+    build_vacancy_endpoints,
+    perpendicular_widths,
+    supercell_matrix,
+    supercell_warnings,
+)
 from ionflow.core.hops.enumerate import Hop, enumerate_hops
 from ionflow.core.hops.interpolate import interpolate_path, max_neighbour_gap
 from ionflow.core.hops.percolation import (
@@ -30,6 +36,8 @@ __all__ = [
     "percolation_barriers",
     "percolation_dimension_at",
     "periodic_dimensionality",
+    "perpendicular_widths",
     "supercell_matrix",
+    "supercell_warnings",
     "validate_structure",
 ]

@@ -7,18 +7,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pymatgen.core import PeriodicSite, Structure
+from pymatgen.core import Lattice, PeriodicSite, Structure
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.hops.validate import element_symbol
 
 if TYPE_CHECKING:
     from ase import Atoms
-    from pymatgen.core import Lattice
 
     from ionflow.core.hops.enumerate import Hop
 
-__all__ = ["HopEndpoints", "build_vacancy_endpoints", "supercell_matrix"]
+__all__ = [
+    "HopEndpoints",
+    "build_vacancy_endpoints",
+    "perpendicular_widths",
+    "supercell_matrix",
+    "supercell_warnings",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -217,3 +222,63 @@ def build_vacancy_endpoints(
         hop_id=hop.hop_id,
         hop_vector=hop_vector,
     )
+
+
+def perpendicular_widths(lattice: Lattice | np.ndarray) -> np.ndarray:
+    """Distances between opposite faces of a cell (Å), one per lattice vector.
+
+    The smallest of them is the shortest distance between a point defect and its periodic
+    images along a lattice direction; on oblique cells it is shorter than the lattice length.
+
+    Parameters
+    ----------
+    lattice
+        A pymatgen Lattice or a 3x3 matrix of lattice vectors (rows).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[V / |b x c|, V / |c x a|, V / |a x b|]``.
+    """
+    m = np.asarray(getattr(lattice, "matrix", lattice), dtype=float)
+    volume = abs(np.linalg.det(m))
+    a, b, c = m
+    return volume / np.linalg.norm([np.cross(b, c), np.cross(c, a), np.cross(a, b)], axis=1)
+
+
+#: Below this width (Å) between a vacancy and its periodic images a barrier is size-dependent
+#: well beyond MLIP error (NaCl 1x1x1, 5.6 Å: 0.40 eV against 0.72 eV at 2x2x2).
+MIN_REASONABLE_WIDTH_A = 8.0
+
+
+def supercell_warnings(supercell: Lattice, min_length: float) -> list[str]:
+    """Warnings about a vacancy supercell too small for a trustworthy barrier.
+
+    Parameters
+    ----------
+    supercell
+        Lattice of the vacancy supercell.
+    min_length
+        The requested minimum size (Å).
+
+    Returns
+    -------
+    list[str]
+        Empty when the narrowest width reaches both ``min_length`` and
+        :data:`MIN_REASONABLE_WIDTH_A`.
+    """
+    width = float(perpendicular_widths(supercell).min())
+    out = []
+    if width < MIN_REASONABLE_WIDTH_A:
+        out.append(
+            f"the vacancy supercell is only {width:.2f} Å wide between periodic images "
+            f"(< {MIN_REASONABLE_WIDTH_A:g} Å): barriers of such small cells are unreliable "
+            "(NaCl 1x1x1: 0.40 eV against 0.72 eV at 2x2x2); raise the supercell size"
+        )
+    elif width < min_length - 1e-6:
+        out.append(
+            f"the vacancy supercell's narrowest width is {width:.2f} Å, below the requested "
+            f"{min_length:g} Å (an oblique cell: its lattice vectors are long enough, its "
+            "width is not)"
+        )
+    return out

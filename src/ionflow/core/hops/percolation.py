@@ -62,8 +62,10 @@ def _canonical(u: int, v: int, offset: np.ndarray) -> tuple[int, int, tuple[int,
 
 
 def _symmetry_operations(structure: Structure, symprec: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rotations (n, 3, 3) and translations (n, 3) of the space group, in fractional coordinates
-    of the given cell (lattice centring translations included): ``x' = R x + t``."""
+    """Space-group operations in fractional coordinates of the given cell: ``x' = R x + t``.
+
+    Rotations (n, 3, 3) and translations (n, 3), lattice centring translations included.
+    """
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
     dataset = SpacegroupAnalyzer(structure, symprec=symprec).get_symmetry_dataset()
