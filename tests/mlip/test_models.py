@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import re
+from importlib.util import find_spec
+
 import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from ionflow.core.errors import IonflowInputError
-from ionflow.mlip import ModelLoadError, get_calculator, get_evaluator
+from ionflow.errors import IonflowInputError
+from ionflow.mlip import ModelLoadError, check_model_spec, get_calculator, get_evaluator
 
 
 def _rattled(seed=0):
@@ -41,8 +44,14 @@ def test_calculator_evaluator_matches_ase(emt_spec):
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(IonflowInputError, match="Model file not found"):
-        get_evaluator(f"chgnet:{tmp_path / 'missing.pth.tar'}")
+    missing = tmp_path / "missing.pth.tar"
+    with pytest.raises(
+        ModelLoadError, match=re.escape(f"model checkpoint {missing} does not exist")
+    ):
+        get_evaluator(f"chgnet:{missing}")
+    # bad input: the CLI turns it into exit status 2
+    with pytest.raises(IonflowInputError):
+        get_evaluator(f"chgnet:{missing}")
 
 
 def test_bad_calculator_module():
@@ -82,3 +91,95 @@ def test_chgnet_energy_forces_match_its_ase_calculator():
     np.testing.assert_allclose(
         ev.evaluate(atoms_list[:1], stress=True)[0].stress, ref.get_stress(), atol=1e-5
     )
+
+
+# ------------------------------------------------------------------ settings as defaults
+def test_default_model_and_device_come_from_the_settings(monkeypatch, emt_spec):
+    import json
+
+    from ionflow.mlip import CalculatorEvaluator
+
+    monkeypatch.setenv("IONFLOW_DEFAULT_MODEL", json.dumps(emt_spec))
+    monkeypatch.setenv("IONFLOW_DEVICE", "cpu")
+    ev = get_evaluator()
+    assert isinstance(ev, CalculatorEvaluator)
+    assert ev.device == "cpu"
+    assert get_evaluator(None) is ev
+    assert get_evaluator({**emt_spec, "device": "cpu"}) is ev  # the same device, one model
+    # the device setting is read when a model is loaded (EMT does not care which it is)
+    monkeypatch.setenv("IONFLOW_DEVICE", "cuda")
+    on_cuda = get_evaluator(emt_spec)
+    assert on_cuda.device == "cuda"
+    assert on_cuda is not ev
+    assert get_evaluator({**emt_spec, "device": "cpu"}) is ev  # an explicit device wins
+
+
+# ------------------------------------------------------------------ check_model_spec
+def test_check_model_spec_accepts_a_loadable_spec(emt_spec, tmp_path):
+    assert check_model_spec("chgnet").backend == "chgnet"
+    assert check_model_spec(emt_spec).backend == "calculator"
+    ckpt = tmp_path / "ft.pth.tar"
+    ckpt.write_bytes(b"")
+    assert check_model_spec(f"chgnet:{ckpt}").checkpoint == str(ckpt)
+
+
+def test_check_model_spec_missing_checkpoint():
+    with pytest.raises(ModelLoadError, match=r"^model checkpoint /nope\.pth\.tar does not exist$"):
+        check_model_spec("chgnet:/nope.pth.tar")
+    with pytest.raises(ModelLoadError, match=r"model checkpoint /missing\.model does not exist"):
+        check_model_spec("mace:/missing.model")
+
+
+def test_check_model_spec_checkpoint_is_a_directory(tmp_path):
+    folder = tmp_path / "ft.pth.tar"
+    folder.mkdir()
+    with pytest.raises(ModelLoadError, match=re.escape(f"model checkpoint {folder} is not a file")):
+        check_model_spec(f"chgnet:{folder}")
+
+
+@pytest.mark.parametrize(
+    ("spec", "package", "match"),
+    [
+        ("mace:{file}", "mace", r"MACE is not installed: pip install 'ionflow\[mace\]'"),
+        ("sevennet", "sevenn", r"SevenNet is not installed: pip install 'ionflow\[sevennet\]'"),
+    ],
+)
+def test_check_model_spec_missing_package(monkeypatch, tmp_path, spec, package, match):
+    """A backend whose package is absent names the extra to install."""
+    from importlib import util
+
+    model = tmp_path / "small.model"
+    model.write_bytes(b"")
+    real = util.find_spec
+    monkeypatch.setattr(
+        util, "find_spec", lambda name, *a: None if name == package else real(name, *a)
+    )
+    with pytest.raises(ModelLoadError, match=match):
+        check_model_spec(spec.format(file=model))
+    with pytest.raises(ModelLoadError, match=match):  # get_evaluator fails the same way
+        get_evaluator(spec.format(file=model))
+
+
+@pytest.mark.skipif(bool(find_spec("mace")), reason="mace-torch is installed here")
+def test_mace_spec_without_mace_installed(tmp_path):
+    model = tmp_path / "small.model"
+    model.write_bytes(b"")
+    with pytest.raises(ModelLoadError, match=r"pip install 'ionflow\[mace\]'"):
+        check_model_spec(f"mace:{model}")
+    # both problems at once are both named
+    with pytest.raises(ModelLoadError, match=r"does not exist; MACE is not installed"):
+        check_model_spec("mace:/missing.model")
+
+
+def test_check_model_spec_calculator_module_missing():
+    with pytest.raises(ModelLoadError, match=r"Cannot import 'no_such_module_xyz\.calc'"):
+        check_model_spec({"@module": "no_such_module_xyz.calc", "@callable": "X"})
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [("nosuchmodel", "Unknown model"), ("mace", "MACE needs a model file"), (3.5, "Cannot read")],
+)
+def test_check_model_spec_unparsable(bad, match):
+    with pytest.raises(ModelLoadError, match=match):
+        check_model_spec(bad)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ionflow.core.errors import IonflowInputError
+from ionflow.errors import IonflowInputError
 from ionflow.mlip import ModelSpec, parse_model_spec
 
 
@@ -53,7 +53,7 @@ def test_calculator_dict_and_json_string():
 
 def test_device_override():
     assert parse_model_spec("chgnet", device="cpu").device == "cpu"
-    assert isinstance(parse_model_spec(ModelSpec()), ModelSpec)
+    assert isinstance(parse_model_spec(ModelSpec("chgnet")), ModelSpec)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,32 @@ def test_device_override():
 def test_bad_specs(bad, match):
     with pytest.raises(IonflowInputError, match=match):
         parse_model_spec(bad)
+
+
+def test_default_model_comes_from_the_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("IONFLOW_DEFAULT_MODEL", "sevennet-0")
+    spec = parse_model_spec(None)
+    assert (spec.name, spec.backend) == ("sevennet-0", "sevennet")
+    ckpt = tmp_path / "ft.pth.tar"
+    monkeypatch.setenv("IONFLOW_DEFAULT_MODEL", f"chgnet:{ckpt}")
+    assert parse_model_spec(None).checkpoint == str(ckpt)
+    assert parse_model_spec(None, device="cpu").device == "cpu"
+    # a dict written as JSON works as a default too
+    monkeypatch.setenv(
+        "IONFLOW_DEFAULT_MODEL", '{"@module": "ase.calculators.emt", "@callable": "EMT"}'
+    )
+    assert parse_model_spec(None).backend == "calculator"
+
+
+def test_bad_default_model_names_the_setting(monkeypatch):
+    monkeypatch.setenv("IONFLOW_DEFAULT_MODEL", "nosuchmodel")
+    with pytest.raises(IonflowInputError, match=r"DEFAULT_MODEL setting .*Unknown model"):
+        parse_model_spec(None)
+
+
+def test_device_is_left_to_the_settings_unless_given():
+    assert parse_model_spec("chgnet").device is None
+    assert "device" not in parse_model_spec("chgnet").as_dict()
+    spec = parse_model_spec({"name": "chgnet", "device": "cuda:1"})
+    assert spec.device == "cuda:1"
+    assert parse_model_spec(spec.as_dict()) == spec

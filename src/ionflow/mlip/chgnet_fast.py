@@ -9,8 +9,10 @@ Two levers on a CPU, both giving the same numbers as ``CHGNet.predict_graph``:
 - The crystal graph is built with numpy (:mod:`ionflow.mlip.chgnet_graph`) instead of
   CHGNet's Python loops: identical tensors, ~20x faster (85 -> 4 ms for 96 atoms).
 
-:class:`~ionflow.mlip.models.CHGNetEvaluator` uses it for every energy+force call (NEB images,
-MD steps) after checking its first result against ``predict_graph``.
+:class:`~ionflow.mlip.chgnet.CHGNetEvaluator` uses it for every energy+force call (NEB images,
+MD steps) after checking its first result against ``predict_graph``. This module imports only
+:mod:`ionflow.mlip.base` (for types) and :mod:`ionflow.mlip.chgnet_graph`, never the backend
+that uses it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ionflow.mlip.chgnet_graph import crystal_graph
 if TYPE_CHECKING:
     from ase import Atoms
 
-    from ionflow.mlip.models import Evaluator, Prediction
+    from ionflow.mlip.base import Evaluator, Prediction
 
 logger = logging.getLogger(__name__)
 

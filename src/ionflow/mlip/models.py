@@ -1,312 +1,180 @@
-"""Load each model once per process and evaluate many structures with it.
+"""The model registry: each model spec loaded once per process and shared.
 
-An :class:`Evaluator` owns one loaded model and computes energies and forces (stress only when
-asked) for a list of ASE ``Atoms``. CHGNet evaluates the whole list as one batched graph call
-with only the energy and force heads (its ASE calculator always computes stress and magnetic
-moments too, which roughly doubles the cost). Other models are evaluated through their ASE
-calculator, shared by every image and job of the process (never deep-copied per image).
+:func:`get_evaluator` maps a model spec (:mod:`ionflow.mlip.spec`) to the backend that loads
+it (:mod:`ionflow.mlip.chgnet`, :mod:`ionflow.mlip.calculator`) and caches the loaded
+:class:`~ionflow.mlip.base.Evaluator`, so every NEB image, MD step and job of a process shares
+one model (never a deep copy per image). :func:`check_model_spec` does the checks that need no
+model load, for failing early (e.g. when a Maker or the CLI reads a spec).
+
+The classes of :mod:`ionflow.mlip.base` and of the backends are re-exported here.
 """
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import logging
 import threading
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from ase.calculators.calculator import Calculator, all_changes
-
-from ionflow.core.errors import IonflowError, IonflowInputError
+from ionflow.errors import IonflowInputError
+from ionflow.mlip.base import (
+    Evaluator,
+    IonflowCalculator,
+    ModelLoadError,
+    Prediction,
+    resolve_device,
+)
+from ionflow.mlip.calculator import (
+    MACE_MISSING,
+    SEVENNET_MISSING,
+    CalculatorEvaluator,
+    load_calculator,
+    load_mace,
+    load_sevennet,
+)
+from ionflow.mlip.chgnet import CHGNET_MISSING, CHGNetEvaluator
 from ionflow.mlip.spec import ModelSpec, parse_model_spec
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable
 
-    from ase import Atoms
+__all__ = [
+    "CHGNetEvaluator",
+    "CalculatorEvaluator",
+    "Evaluator",
+    "IonflowCalculator",
+    "ModelLoadError",
+    "Prediction",
+    "check_model_spec",
+    "clear_model_cache",
+    "get_calculator",
+    "get_evaluator",
+    "resolve_device",
+]
 
 logger = logging.getLogger(__name__)
 
-#: eV/Å^3 per GPa
-_GPA = 1.0 / 160.21766208
+
+@dataclass(frozen=True)
+class _Backend:
+    """How a backend loads a spec, and which package it needs (``None``: the spec's module)."""
+
+    load: Callable[[ModelSpec], Evaluator]
+    package: str | None = None
+    missing: str = ""
 
 
-class ModelLoadError(IonflowError):
-    """A model could not be loaded (missing package, missing file, bad checkpoint)."""
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``"auto"`` -> ``"cuda"`` when a CUDA device is visible, else ``"cpu"``."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-@dataclass
-class Prediction:
-    """Energy (eV), forces (eV/Å, shape (n, 3)) and optionally stress (eV/Å^3, Voigt 6)."""
-
-    energy: float
-    forces: np.ndarray
-    stress: np.ndarray | None = None
-
-
-class Evaluator(ABC):
-    """One loaded model; evaluates lists of structures.
-
-    Attributes
-    ----------
-    spec
-        The model spec it was loaded from.
-    device
-        The resolved torch device.
-    n_evaluations
-        Number of single-structure evaluations done so far (a "force call" each).
-    """
-
-    def __init__(self, spec: ModelSpec) -> None:
-        self.spec = spec
-        self.device = resolve_device(spec.device)
-        self.n_evaluations = 0
-        self._lock = threading.Lock()
-
-    @abstractmethod
-    def _evaluate(self, atoms_list: Sequence[Atoms], stress: bool, fast: bool) -> list[Prediction]:
-        """Backend-specific evaluation."""
-
-    def evaluate(
-        self, atoms_list: Sequence[Atoms], *, stress: bool = False, fast: bool = True
-    ) -> list[Prediction]:
-        """Energies and forces (and stress when asked) of every structure in ``atoms_list``.
-
-        ``fast=False`` makes a backend with a fast path (CHGNet) use its reference path.
-        """
-        if not atoms_list:
-            return []
-        with self._lock:
-            out = self._evaluate(list(atoms_list), stress, fast)
-            self.n_evaluations += len(atoms_list)
-        for atoms, pred in zip(atoms_list, out):
-            if not np.isfinite(pred.energy) or not np.all(np.isfinite(pred.forces)):
-                logger.warning("Non-finite energy or forces for %s", atoms.get_chemical_formula())
-        return out
-
-    def calculator(self) -> IonflowCalculator:
-        """An ASE calculator backed by this (shared) evaluator."""
-        return IonflowCalculator(self)
-
-
-class CHGNetEvaluator(Evaluator):
-    """Batched CHGNet: graphs of all structures in one ``predict_graph`` call.
-
-    ``batch_size`` None means 16 structures per batch on a GPU and 1 on a CPU: on CPU a batch of
-    five 95-atom images measured 2-4x slower than five single calls (2 cores, torch 2.13).
-    """
-
-    def __init__(self, spec: ModelSpec, batch_size: int | None = None) -> None:
-        super().__init__(spec)
-        try:
-            from chgnet.model import CHGNet
-        except ImportError as exc:  # pragma: no cover - chgnet is a core dependency
-            raise ModelLoadError("CHGNet is not installed: pip install chgnet") from exc
-        if spec.checkpoint:
-            try:
-                model = CHGNet.from_file(spec.checkpoint)
-            except FileNotFoundError as exc:
-                raise ModelLoadError(f"CHGNet checkpoint not found: {spec.checkpoint}") from exc
-            except Exception as exc:
-                raise ModelLoadError(
-                    f"Cannot load CHGNet checkpoint {spec.checkpoint}: {exc}"
-                ) from exc
-        else:
-            model = CHGNet.load(verbose=False, use_device="cpu", **spec.kwargs)
-        self.model = model.to(self.device)
-        self.model.eval()
-        if batch_size is None:
-            batch_size = 16 if self.device.startswith("cuda") else 1
-        self.batch_size = batch_size
-        from pymatgen.io.ase import AseAtomsAdaptor
-
-        self._adaptor = AseAtomsAdaptor()
-        from ionflow.mlip.chgnet_fast import CHGNetEnergyForces
-
-        self._fast = CHGNetEnergyForces.for_evaluator(self)
-
-    def _evaluate(self, atoms_list: Sequence[Atoms], stress: bool, fast: bool) -> list[Prediction]:
-        if not fast or stress or self._fast is None:
-            return self._reference(atoms_list, stress)
-        out = []
-        for atoms in atoms_list:
-            if self._fast is None:  # disabled by a failed check below
-                out.extend(self._reference([atoms], stress=False))
-                continue
-            energy, forces = self._fast(atoms)
-            if not self._fast.verified:  # first call: compare once with predict_graph
-                ref = self._reference([atoms], stress=False)[0]
-                if not self._fast.check(energy, forces, ref):
-                    self._fast = None
-                    out.append(ref)
-                    continue
-            out.append(Prediction(energy=energy, forces=forces))
-        return out
-
-    def _reference(self, atoms_list: Sequence[Atoms], stress: bool) -> list[Prediction]:
-        graphs = []
-        for atoms in atoms_list:
-            structure = self._adaptor.get_structure(atoms)
-            graphs.append(self.model.graph_converter(structure).to(self.device))
-        task = "efs" if stress else "ef"
-        preds = self.model.predict_graph(graphs, task=task, batch_size=self.batch_size)
-        if isinstance(preds, dict):
-            preds = [preds]
-        out = []
-        for atoms, pred in zip(atoms_list, preds):
-            factor = len(atoms) if self.model.is_intensive else 1
-            out.append(
-                Prediction(
-                    energy=float(pred["e"]) * factor,
-                    forces=np.asarray(pred["f"], dtype=float),
-                    stress=_voigt(pred["s"]) * _GPA if stress else None,
-                )
-            )
-        return out
-
-
-def _voigt(stress: Any) -> np.ndarray:
-    """Voigt-6 (xx, yy, zz, yz, xz, xy) from a 3x3 or Voigt stress."""
-    from ase.stress import full_3x3_to_voigt_6_stress
-
-    arr = np.asarray(stress, dtype=float)
-    return full_3x3_to_voigt_6_stress(arr) if arr.shape == (3, 3) else arr.reshape(6)
-
-
-class CalculatorEvaluator(Evaluator):
-    """Any ASE calculator, one instance shared by every structure of the process."""
-
-    def __init__(self, spec: ModelSpec, calc: Calculator) -> None:
-        super().__init__(spec)
-        self.calc = calc
-
-    def _evaluate(self, atoms_list: Sequence[Atoms], stress: bool, fast: bool) -> list[Prediction]:
-        out = []
-        props = ["energy", "forces", "stress"] if stress else ["energy", "forces"]
-        for atoms in atoms_list:
-            work = atoms.copy()
-            work.calc = None
-            self.calc.reset()
-            self.calc.calculate(work, properties=props, system_changes=all_changes)
-            res = self.calc.results
-            out.append(
-                Prediction(
-                    energy=float(res["energy"]),
-                    forces=np.array(res["forces"], dtype=float),
-                    stress=np.array(res["stress"], dtype=float) if stress else None,
-                )
-            )
-        return out
-
-
-class IonflowCalculator(Calculator):
-    """ASE calculator over a shared :class:`Evaluator` (energy and forces; stress on request)."""
-
-    implemented_properties = ("energy", "free_energy", "forces", "stress")
-
-    def __init__(self, evaluator: Evaluator, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.evaluator = evaluator
-
-    def calculate(self, atoms=None, properties=("energy", "forces"), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        pred = self.evaluator.evaluate([self.atoms], stress="stress" in properties)[0]
-        self.results = {"energy": pred.energy, "free_energy": pred.energy, "forces": pred.forces}
-        if pred.stress is not None:
-            self.results["stress"] = pred.stress
-
-
-def _load_sevennet(spec: ModelSpec) -> Evaluator:
-    try:
-        from sevenn.calculator import SevenNetCalculator
-    except ImportError as exc:
-        raise ModelLoadError(
-            "SevenNet is not installed: pip install 'ionflow[sevennet]' (it needs e3nn>=0.5, "
-            "which conflicts with mace-torch; use separate environments)"
-        ) from exc
-    kwargs = spec.kwargs
-    if spec.checkpoint:
-        model = spec.checkpoint
-    else:
-        model = {"sevennet": "7net-0"}.get(spec.name, spec.name.replace("sevennet", "7net"))
-        if model == "7net-mf-0":
-            kwargs.setdefault("modal", "PBE")
-    try:
-        calc = SevenNetCalculator(model=model, device=resolve_device(spec.device), **kwargs)
-    except Exception as exc:
-        raise ModelLoadError(f"Cannot load SevenNet model {model!r}: {exc}") from exc
-    return CalculatorEvaluator(spec, calc)
-
-
-def _load_mace(spec: ModelSpec) -> Evaluator:
-    try:
-        from mace.calculators import MACECalculator
-    except ImportError as exc:
-        raise ModelLoadError(
-            "MACE is not installed: pip install 'ionflow[mace]' (it pins e3nn==0.4.4, which "
-            "conflicts with sevenn; use separate environments)"
-        ) from exc
-    kwargs = {"default_dtype": "float64", **spec.kwargs}
-    try:
-        calc = MACECalculator(
-            model_paths=spec.checkpoint, device=resolve_device(spec.device), **kwargs
-        )
-    except Exception as exc:
-        raise ModelLoadError(f"Cannot load MACE model {spec.checkpoint}: {exc}") from exc
-    return CalculatorEvaluator(spec, calc)
-
-
-def _load_calculator(spec: ModelSpec) -> Evaluator:
-    try:
-        module = importlib.import_module(spec.module)
-    except ImportError as exc:
-        raise ModelLoadError(f"Cannot import {spec.module!r} for the model spec: {exc}") from exc
-    try:
-        factory = getattr(module, spec.callable)
-    except AttributeError as exc:
-        raise ModelLoadError(f"{spec.module!r} has no attribute {spec.callable!r}") from exc
-    calc = factory(**spec.kwargs)
-    if not isinstance(calc, Calculator) and not hasattr(calc, "get_potential_energy"):
-        raise ModelLoadError(
-            f"{spec.module}.{spec.callable} returned {type(calc).__name__}, not an ASE calculator"
-        )
-    return CalculatorEvaluator(spec, calc)
-
-
-_LOADERS = {
-    "chgnet": CHGNetEvaluator,
-    "sevennet": _load_sevennet,
-    "mace": _load_mace,
-    "calculator": _load_calculator,
+_BACKENDS = {
+    "chgnet": _Backend(CHGNetEvaluator, "chgnet", CHGNET_MISSING),
+    "sevennet": _Backend(load_sevennet, "sevenn", SEVENNET_MISSING),
+    "mace": _Backend(load_mace, "mace", MACE_MISSING),
+    "calculator": _Backend(load_calculator),
 }
 _CACHE: dict[ModelSpec, Evaluator] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def get_evaluator(spec: str | dict | ModelSpec | None = None) -> Evaluator:
-    """The process-wide evaluator for ``spec``, loading the model on first use only."""
-    parsed = parse_model_spec(spec)
-    with _CACHE_LOCK:
-        if parsed not in _CACHE:
-            logger.info("Loading model %s on %s", parsed.label, resolve_device(parsed.device))
-            if parsed.checkpoint and parsed.backend != "calculator":
-                from pathlib import Path
+def check_model_spec(spec: str | dict | ModelSpec | None) -> ModelSpec:
+    """Check what can be checked about ``spec`` without loading the model.
 
-                if not Path(parsed.checkpoint).exists():
-                    raise IonflowInputError(f"Model file not found: {parsed.checkpoint}")
-            _CACHE[parsed] = _LOADERS[parsed.backend](parsed)
-        return _CACHE[parsed]
+    The spec parses; its checkpoint / model file (if any) exists and is a file; the backend's
+    package (for an ASE calculator factory: the top-level package of its module) is
+    importable. Nothing is imported or loaded.
+
+    Parameters
+    ----------
+    spec
+        Any model spec :func:`~ionflow.mlip.spec.parse_model_spec` accepts (``None``: the
+        ``DEFAULT_MODEL`` setting).
+
+    Returns
+    -------
+    ModelSpec
+        The parsed spec.
+
+    Raises
+    ------
+    ModelLoadError
+        Naming every problem found (an :class:`~ionflow.errors.IonflowInputError`).
+
+    Examples
+    --------
+    >>> check_model_spec("chgnet").backend
+    'chgnet'
+    >>> check_model_spec("chgnet:/nope.pth.tar")
+    Traceback (most recent call last):
+    ...
+    ionflow.mlip.base.ModelLoadError: model checkpoint /nope.pth.tar does not exist
+    """
+    try:
+        parsed = parse_model_spec(spec)
+    except IonflowInputError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    problems = [p for p in (_checkpoint_problem(parsed), _package_problem(parsed)) if p]
+    if problems:
+        raise ModelLoadError("; ".join(problems))
+    return parsed
+
+
+def _checkpoint_problem(spec: ModelSpec) -> str | None:
+    if not spec.checkpoint or spec.backend == "calculator":
+        return None
+    path = Path(spec.checkpoint)
+    if not path.exists():
+        return f"model checkpoint {spec.checkpoint} does not exist"
+    if not path.is_file():
+        return f"model checkpoint {spec.checkpoint} is not a file"
+    return None
+
+
+def _package_problem(spec: ModelSpec) -> str | None:
+    backend = _BACKENDS[spec.backend]
+    if backend.package is not None:
+        return None if _importable(backend.package) else backend.missing
+    top = str(spec.module).split(".")[0]
+    if _importable(top):
+        return None
+    return f"Cannot import {spec.module!r} for the model spec: no module named {top!r}"
+
+
+def _importable(package: str) -> bool:
+    """Whether the top-level ``package`` can be found (without importing it)."""
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def get_evaluator(spec: str | dict | ModelSpec | None = None) -> Evaluator:
+    """The process-wide evaluator for ``spec``, loading the model on first use only.
+
+    Parameters
+    ----------
+    spec
+        Any model spec (``None``: the ``DEFAULT_MODEL`` setting). A spec without a device
+        is loaded on the ``DEVICE`` setting; specs that differ only in how they name the
+        same device share one model.
+
+    Returns
+    -------
+    Evaluator
+        The shared evaluator.
+
+    Raises
+    ------
+    ModelLoadError
+        The model cannot be loaded; the message names the cause.
+    """
+    parsed = parse_model_spec(spec)
+    key = replace(parsed, device=resolve_device(parsed.device))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            check_model_spec(key)
+            logger.info("Loading model %s on %s", key.label, key.device)
+            _CACHE[key] = _BACKENDS[key.backend].load(key)
+        return _CACHE[key]
 
 
 def get_calculator(spec: str | dict | ModelSpec | None = None) -> IonflowCalculator:

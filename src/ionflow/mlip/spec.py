@@ -12,17 +12,22 @@ A model spec is one of
   ASE calculator factory;
 - a dict ``{"name": "chgnet", "checkpoint": "/path", "device": "cuda"}``;
 - either dict written as a JSON string (handy on the command line);
-- a :class:`ModelSpec`.
+- a :class:`ModelSpec`;
+- ``None``: the ``DEFAULT_MODEL`` setting (``IONFLOW_DEFAULT_MODEL``; ``"chgnet"`` unless
+  configured), itself any of the string forms above.
+
+A spec without a device is loaded on the ``DEVICE`` setting (``IONFLOW_DEVICE``, ``"auto"``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ionflow.core.errors import IonflowInputError
+from ionflow.errors import IonflowInputError
+from ionflow.settings import get_settings
 
 #: Names understood without a checkpoint, mapped to the backend that loads them.
 KNOWN_MODELS = {
@@ -57,15 +62,16 @@ class ModelSpec:
         Keyword arguments of the factory / backend, stored as a sorted JSON string so the
         spec is hashable and can key the per-process model cache.
     device
-        ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
+        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``;
+        ``None``: the ``DEVICE`` setting (``IONFLOW_DEVICE``), read when the model is loaded.
     """
 
-    name: str = "chgnet"
+    name: str
     checkpoint: str | None = None
     module: str | None = None
     callable: str | None = None
     kwargs_json: str = "{}"
-    device: str = "auto"
+    device: str | None = None
 
     @property
     def backend(self) -> str:
@@ -76,6 +82,7 @@ class ModelSpec:
 
     @property
     def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the factory / backend (a fresh dict on every access)."""
         return json.loads(self.kwargs_json)
 
     @property
@@ -91,18 +98,20 @@ class ModelSpec:
         """JSON-serialisable form, accepted back by :func:`parse_model_spec`."""
         if self.name == "calculator":
             # not "@module"/"@callable": monty would decode that into the bare callable
-            return {
+            out: dict[str, Any] = {
                 "name": "calculator",
                 "module": self.module,
                 "callable": self.callable,
                 "kwargs": self.kwargs,
-                "device": self.device,
             }
-        out: dict[str, Any] = {"name": self.name, "device": self.device}
-        if self.checkpoint:
-            out["checkpoint"] = self.checkpoint
-        if self.kwargs:
-            out["kwargs"] = self.kwargs
+        else:
+            out = {"name": self.name}
+            if self.checkpoint:
+                out["checkpoint"] = self.checkpoint
+            if self.kwargs:
+                out["kwargs"] = self.kwargs
+        if self.device is not None:
+            out["device"] = self.device
         return out
 
 
@@ -133,12 +142,54 @@ def parse_model_spec(spec: str | dict | ModelSpec | None, device: str | None = N
     Parameters
     ----------
     spec
-        See the module docstring. ``None`` means the default (pretrained CHGNet).
+        See the module docstring. ``None`` means the ``DEFAULT_MODEL`` setting
+        (``IONFLOW_DEFAULT_MODEL``, pretrained CHGNet unless configured otherwise).
     device
         Overrides the device of the spec when given.
+
+    Returns
+    -------
+    ModelSpec
+        The normalised spec (hashable: it keys the per-process model cache).
     """
     if spec is None:
-        spec = "chgnet"
+        return _default_model_spec(device)
+    spec = _coerce(spec)
+    if isinstance(spec, ModelSpec):
+        out = spec
+    elif isinstance(spec, str):
+        out = _from_string(spec)
+    elif isinstance(spec, dict):
+        out = _from_dict(spec)
+    else:
+        raise IonflowInputError(f"Cannot read a model spec from {type(spec).__name__}: {spec!r}")
+    _validate(out)
+    if device is not None:
+        out = replace(out, device=device)
+    return out
+
+
+def is_valid_device(device: object) -> bool:
+    """Whether ``device`` is ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``."""
+    return isinstance(device, str) and (
+        device in ("auto", "cpu", "cuda") or device.startswith("cuda:")
+    )
+
+
+def _default_model_spec(device: str | None) -> ModelSpec:
+    """The spec of the ``DEFAULT_MODEL`` setting; an error names the setting."""
+    text = get_settings().DEFAULT_MODEL
+    try:
+        return parse_model_spec(text, device)
+    except IonflowInputError as exc:
+        raise IonflowInputError(
+            f"The DEFAULT_MODEL setting (IONFLOW_DEFAULT_MODEL={text!r}) is not a usable model "
+            f"spec: {exc}"
+        ) from exc
+
+
+def _coerce(spec: Any) -> Any:
+    """JSON strings, calculator callables and ``name: calculator`` dicts as plain forms."""
     if isinstance(spec, str) and spec.strip().startswith("{"):
         try:
             spec = json.loads(spec)
@@ -152,64 +203,59 @@ def parse_model_spec(spec: str | dict | ModelSpec | None, device: str | None = N
             "@module": spec.get("module"),
             "@callable": spec.get("callable"),
             "kwargs": spec.get("kwargs", {}),
-            "device": spec.get("device", "auto"),
+            "device": spec.get("device"),
         }
-    if isinstance(spec, ModelSpec):
-        out = spec
-    elif isinstance(spec, str):
-        text = spec.strip()
-        name, sep, ckpt = text.partition(":")
-        if sep and name.lower().replace("_", "-") in KNOWN_MODELS:
-            out = ModelSpec(name=_normalise_name(name), checkpoint=str(Path(ckpt).expanduser()))
-        elif Path(text).suffix and ("/" in text or Path(text).exists()):
-            out = ModelSpec(name=_checkpoint_backend(text), checkpoint=str(Path(text).expanduser()))
-        else:
-            out = ModelSpec(name=_normalise_name(text))
-    elif isinstance(spec, dict):
-        kwargs = spec.get("kwargs", {}) or {}
-        if not isinstance(kwargs, dict):
-            raise IonflowInputError(f"Model spec 'kwargs' must be a dict, got {kwargs!r}")
-        dev = spec.get("device", "auto")
-        if "@module" in spec or "@callable" in spec:
-            if not spec.get("@module") or not spec.get("@callable"):
-                raise IonflowInputError(
-                    f"A calculator model spec needs both '@module' and '@callable', got {spec!r}"
-                )
-            out = ModelSpec(
-                name="calculator",
-                module=spec["@module"],
-                callable=spec["@callable"],
-                kwargs_json=json.dumps(kwargs, sort_keys=True, default=str),
-                device=dev,
-            )
-        elif "name" in spec:
-            out = ModelSpec(
-                name=_normalise_name(spec["name"]),
-                checkpoint=spec.get("checkpoint"),
-                kwargs_json=json.dumps(kwargs, sort_keys=True, default=str),
-                device=dev,
-            )
-        else:
-            raise IonflowInputError(
-                f"A model spec dict needs 'name' or '@module'/'@callable', got keys {sorted(spec)}"
-            )
-    else:
-        raise IonflowInputError(f"Cannot read a model spec from {type(spec).__name__}: {spec!r}")
+    return spec
 
-    if out.name == "mace" and not out.checkpoint:
+
+def _from_string(spec: str) -> ModelSpec:
+    """``NAME``, ``NAME:CHECKPOINT`` or a checkpoint path."""
+    text = spec.strip()
+    name, sep, ckpt = text.partition(":")
+    if sep and name.lower().replace("_", "-") in KNOWN_MODELS:
+        return ModelSpec(name=_normalise_name(name), checkpoint=str(Path(ckpt).expanduser()))
+    if Path(text).suffix and ("/" in text or Path(text).exists()):
+        return ModelSpec(name=_checkpoint_backend(text), checkpoint=str(Path(text).expanduser()))
+    return ModelSpec(name=_normalise_name(text))
+
+
+def _from_dict(spec: dict[str, Any]) -> ModelSpec:
+    """``{"@module", "@callable", "kwargs", "device"}`` or ``{"name", "checkpoint", ...}``."""
+    kwargs = spec.get("kwargs", {}) or {}
+    if not isinstance(kwargs, dict):
+        raise IonflowInputError(f"Model spec 'kwargs' must be a dict, got {kwargs!r}")
+    kwargs_json = json.dumps(kwargs, sort_keys=True, default=str)
+    dev = spec.get("device")
+    if "@module" in spec or "@callable" in spec:
+        if not spec.get("@module") or not spec.get("@callable"):
+            raise IonflowInputError(
+                f"A calculator model spec needs both '@module' and '@callable', got {spec!r}"
+            )
+        return ModelSpec(
+            name="calculator",
+            module=spec["@module"],
+            callable=spec["@callable"],
+            kwargs_json=kwargs_json,
+            device=dev,
+        )
+    if "name" in spec:
+        return ModelSpec(
+            name=_normalise_name(spec["name"]),
+            checkpoint=spec.get("checkpoint"),
+            kwargs_json=kwargs_json,
+            device=dev,
+        )
+    raise IonflowInputError(
+        f"A model spec dict needs 'name' or '@module'/'@callable', got keys {sorted(spec)}"
+    )
+
+
+def _validate(spec: ModelSpec) -> None:
+    """Checks every parsed spec passes: MACE names a file, the device is known."""
+    if spec.name == "mace" and not spec.checkpoint:
         raise IonflowInputError(
             "MACE needs a model file: 'mace:/path/to/model' (mace_mp() downloads its weights, "
             "which ionflow never does at run time)."
         )
-    if out.device not in ("auto", "cpu", "cuda") and not out.device.startswith("cuda:"):
-        raise IonflowInputError(f"device must be 'auto', 'cpu' or 'cuda', got {out.device!r}")
-    if device is not None:
-        out = ModelSpec(
-            name=out.name,
-            checkpoint=out.checkpoint,
-            module=out.module,
-            callable=out.callable,
-            kwargs_json=out.kwargs_json,
-            device=device,
-        )
-    return out
+    if spec.device is not None and not is_valid_device(spec.device):
+        raise IonflowInputError(f"device must be 'auto', 'cpu' or 'cuda', got {spec.device!r}")
