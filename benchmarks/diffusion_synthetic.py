@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from ionflow.core.diffusion.arrhenius import KB_EV_K
 from ionflow.core.diffusion.synthetic import arrhenius_trial
+from ionflow.core.diffusion.units import KB_EV_K
 
 
 def main() -> None:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 
 from ionflow.core.diffusion import (
-    DiffusionResult,
-    count_hops,
     diffusion_coefficient,
-    enough_hops,
     framework_drift,
     msd_fft,
     nernst_einstein_conductivity,
     pymatgen_max_fit_lags,
 )
-from ionflow.core.diffusion.synthetic import gaussian_walk, hopping_walk
+from ionflow.core.diffusion.synthetic import gaussian_walk
 from ionflow.core.errors import IonflowInputError
 
 # pymatgen-analysis-diffusion's test_analyzer.py asserts for this data set (smoothed="max")
@@ -145,79 +141,6 @@ def test_drift_is_removed():
     assert moved.D_cm2_s > 10 * plain.D_cm2_s
     assert fixed.D_cm2_s == pytest.approx(plain.D_cm2_s, rel=1e-9)
     assert fixed.drift_corrected
-
-
-def test_count_hops_on_scripted_path():
-    pos = np.zeros((40, 2, 3))
-    # ion 0: jumps 2.5 Å along x at frames 10, 20 and back at 30; small vibration
-    pos[10:, 0, 0] += 2.5
-    pos[20:, 0, 1] += 2.5
-    pos[30:, 0, 1] -= 2.5
-    pos[:, :, 2] += 0.3 * np.sin(np.arange(40))[:, None]  # vibration below the threshold
-    assert count_hops(pos, 1.5).tolist() == [3, 0]
-    # a half-way excursion (1.0 Å) is not a hop
-    pos[5:8, 1, 0] = 1.0
-    assert count_hops(pos, 1.5).tolist() == [3, 0]
-    # chunking does not change the count
-    assert count_hops(pos, 1.5, chunk_frames=3).tolist() == [3, 0]
-    # smoothing keeps real jumps
-    assert count_hops(pos, 1.5, smooth_frames=3).tolist() == [3, 0]
-
-
-def test_count_hops_matches_hopping_walk_rate():
-    rng = np.random.default_rng(1)
-    d = 1e-5  # 0.1 Å²/ps, a = 2.5 Å -> rate 6 D / a² = 0.096 /ps
-    pos = hopping_walk(5000, 20, d, 100.0, rng=rng, hop_length_A=2.5, vibration_A=0.1)
-    expected = 0.096 * 500 * 20
-    assert count_hops(pos, 1.5).sum() == pytest.approx(expected, rel=0.1)
-
-
-def test_enough_hops_verdicts():
-    rng = np.random.default_rng(3)
-    rare = hopping_walk(500, 4, 1e-7, 100.0, rng=rng)
-    verdict = enough_hops(rare)
-    assert not verdict
-    assert "hop events" in verdict.reason
-    assert "not trustworthy" in verdict.reason
-    busy = hopping_walk(2000, 16, 2e-5, 100.0, rng=rng)
-    ok = enough_hops(busy)
-    assert ok
-    assert ok.reason.startswith("ok")
-    assert ok.n_hops > 100
-    res = diffusion_coefficient(busy, 100.0, n_segments=2)
-    assert res.enough_hops is True
-    assert res.hop_count == ok.n_hops
-    res_rare = diffusion_coefficient(rare, 100.0)
-    assert res_rare.enough_hops is False
-    assert "need" in res_rare.hops_reason
-
-
-def test_result_as_dict_round_trip():
-    rng = np.random.default_rng(0)
-    pos = gaussian_walk(300, 4, 1e-5, 10.0, rng=rng)
-    res = diffusion_coefficient(pos, 10.0, n_segments=3, collective=True, temperature=700)
-    d = res.as_dict()
-    text = json.dumps(d, allow_nan=False)
-    back = DiffusionResult.from_dict(json.loads(text))
-    assert back.D_cm2_s == res.D_cm2_s
-    np.testing.assert_array_equal(back.msd_A2, res.msd_A2)
-    np.testing.assert_array_equal(back.fit_lags, res.fit_lags)
-    assert back.dims == res.dims
-    assert back.temperature == 700
-    small = res.as_dict(include_curves=False)
-    assert small["msd_A2"] is None
-    assert small["mscd_A2"] is None
-    assert len(json.dumps(small)) < len(text) / 3
-
-
-def test_conductivity_from_result():
-    rng = np.random.default_rng(0)
-    pos = gaussian_walk(300, 4, 1e-5, 10.0, rng=rng)
-    res = diffusion_coefficient(pos, 10.0, temperature=600, check_hops=False)
-    sigma = res.conductivity_mS_cm(500.0)
-    assert sigma == pytest.approx(nernst_einstein_conductivity(res.D_cm2_s, 600, 4, 500.0))
-    with pytest.raises(IonflowInputError, match="collective"):
-        res.conductivity_mS_cm(500.0, use_charge_diffusivity=True)
 
 
 def test_bad_input_errors():

@@ -22,19 +22,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from scipy import stats
 
-from ionflow.core.diffusion.analysis import _jsonable
+from ionflow.core.diffusion.conductivity import ion_charge, nernst_einstein_conductivity
+from ionflow.core.diffusion.units import E_CHARGE_C, KB_EV_K
 from ionflow.core.errors import IonflowInputError
+from ionflow.core.jsonable import jsonable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+# E_CHARGE_C, KB_EV_K, ion_charge and nernst_einstein_conductivity live in .units and
+# .conductivity; they stay importable from here.
 __all__ = [
     "E_CHARGE_C",
     "KB_EV_K",
@@ -47,95 +50,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-KB_EV_K = 8.617333262e-5  #: Boltzmann constant, eV/K
-E_CHARGE_C = 1.602176634e-19  #: elementary charge, C
-
 ErrorScaling = Literal["auto", "absolute", "scaled"]
-
-
-def nernst_einstein_conductivity(
-    D_cm2_s: float | np.ndarray,
-    temperature_K: float | np.ndarray,
-    n_mobile: float,
-    volume_A3: float,
-    charge: float = 1.0,
-    haven_ratio: float = 1.0,
-) -> float | np.ndarray:
-    """Ionic conductivity ``sigma = n q² D / (k_B T H_R)`` in mS/cm.
-
-    Parameters
-    ----------
-    D_cm2_s : float or np.ndarray
-        Tracer diffusivity, cm²/s (or the charge diffusivity with ``haven_ratio=1``).
-    temperature_K : float or np.ndarray
-        Temperature, K.
-    n_mobile : float
-        Number of mobile ions in ``volume_A3``.
-    volume_A3 : float
-        Cell volume, Å³.
-    charge : float, optional
-        Ion charge in units of e (``q = charge * e``).
-    haven_ratio : float, optional
-        Haven ratio ``H_R = D_tracer / D_sigma`` (1: uncorrelated ions).
-
-    Returns
-    -------
-    float or np.ndarray
-        Conductivity, mS/cm.
-    """
-    if not volume_A3 > 0:
-        raise IonflowInputError(f"volume_A3 must be > 0, got {volume_A3}")
-    if not n_mobile > 0:
-        raise IonflowInputError(f"n_mobile must be > 0, got {n_mobile}")
-    if not haven_ratio > 0:
-        raise IonflowInputError(f"haven_ratio must be > 0, got {haven_ratio}")
-    t = np.asarray(temperature_K, dtype=np.float64)
-    if np.any(t <= 0):
-        raise IonflowInputError(f"temperature must be > 0 K, got {temperature_K}")
-    n_per_m3 = n_mobile / (volume_A3 * 1e-30)
-    d_m2_s = np.asarray(D_cm2_s, dtype=np.float64) * 1e-4
-    kt_j = KB_EV_K * E_CHARGE_C * t
-    sigma_s_m = n_per_m3 * (charge * E_CHARGE_C) ** 2 * d_m2_s / (kt_j * haven_ratio)
-    out = sigma_s_m * 10.0  # 1 S/m = 0.01 S/cm = 10 mS/cm
-    return float(out) if np.ndim(out) == 0 else out
-
-
-def ion_charge(species: str) -> float:
-    """Charge (units of e) of a mobile ion from its symbol.
-
-    ``"Li+"``, ``"Mg2+"``, ``"F-"`` give their oxidation state; a bare element uses its single
-    most common oxidation state in pymatgen (Li, Na, K -> 1; Mg, Zn -> 2; F -> -1).
-
-    Parameters
-    ----------
-    species : str
-        Element or species symbol.
-
-    Returns
-    -------
-    float
-        Charge in units of e.
-    """
-    from pymatgen.core.periodic_table import Element
-
-    m = re.fullmatch(r"([A-Z][a-z]?)(\d*)([+-]?)", str(species).strip())
-    if m is None:
-        raise IonflowInputError(f"unknown species {species!r}")
-    symbol, digits, sign = m.groups()
-    try:
-        el = Element(symbol)
-    except ValueError as exc:
-        raise IonflowInputError(f"unknown species {species!r}") from exc
-    if sign:
-        return float(int(digits or 1) * (1 if sign == "+" else -1))
-    if digits:
-        raise IonflowInputError(f"cannot read a charge from {species!r} (write e.g. 'Mg2+')")
-    common = el.common_oxidation_states
-    if not common:
-        raise IonflowInputError(
-            f"no common oxidation state for {species!r}: give the charge explicitly"
-        )
-    return float(common[0])
 
 
 @dataclass
@@ -289,7 +204,7 @@ class ArrheniusResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (arrays to lists, non-finite floats to None)."""
-        return _jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
 
 
 def conductivity_at(
@@ -308,6 +223,104 @@ def conductivity_at(
     return arrhenius.sigma_mS_cm(
         temperature_K, n_mobile, volume_A3, charge, haven_ratio, confidence
     )
+
+
+# --------------------------------------------------------------------------------------------
+# fit_arrhenius and its steps
+# --------------------------------------------------------------------------------------------
+
+
+def _input_arrays(
+    temperatures: Sequence[float] | np.ndarray,
+    D: Sequence[float] | np.ndarray,
+    D_err: Sequence[float] | np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Temperatures, diffusivities and errors as flat float arrays of one length."""
+    t = np.asarray(temperatures, dtype=np.float64).ravel()
+    d = np.asarray(D, dtype=np.float64).ravel()
+    if t.shape != d.shape:
+        raise IonflowInputError(f"{t.size} temperatures but {d.size} diffusivities")
+    if np.any(~np.isfinite(t)) or np.any(t <= 0):
+        raise IonflowInputError(f"temperatures must be finite and > 0 K, got {t.tolist()}")
+    err = None if D_err is None else np.asarray(D_err, dtype=np.float64).ravel()
+    if err is not None and err.shape != d.shape:
+        raise IonflowInputError(f"{err.size} errors for {d.size} diffusivities")
+    return t, d, err
+
+
+def _fit_selection(
+    t: np.ndarray,
+    mask: Sequence[bool] | np.ndarray | None,
+    t_min: float | None,
+    t_max: float | None,
+) -> np.ndarray:
+    """Boolean mask of the fitted temperatures (at least two)."""
+    sel = np.ones(t.shape, dtype=bool)
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool).ravel()
+        if m.shape != t.shape:
+            raise IonflowInputError(f"mask has {m.size} entries for {t.size} temperatures")
+        sel &= m
+    if t_max is not None:
+        sel &= t <= t_max
+    if t_min is not None:
+        sel &= t >= t_min
+    n = int(sel.sum())
+    if n < 2:
+        raise IonflowInputError(
+            f"need at least 2 temperatures in the fitted subset, got {n} "
+            f"(temperatures {t.tolist()}, t_min={t_min}, t_max={t_max})"
+        )
+    return sel
+
+
+def _check_fitted_points(t: np.ndarray, d: np.ndarray, err: np.ndarray | None) -> None:
+    """Every fitted ``D`` > 0, two distinct temperatures, every fitted error finite and > 0."""
+    for ti, di in zip(t, d):
+        if not (np.isfinite(di) and di > 0):
+            raise IonflowInputError(
+                f"D at T = {ti:g} K is {di:g} cm²/s: ln D needs D > 0 "
+                "(no diffusion seen: drop this temperature or run longer)"
+            )
+    if np.unique(t).size < 2:
+        raise IonflowInputError("need at least 2 distinct temperatures in the fitted subset")
+    if err is not None:
+        for ti, ei in zip(t, err):
+            if not (np.isfinite(ei) and ei > 0):
+                raise IonflowInputError(f"D_err at T = {ti:g} K is {ei:g}: must be finite and > 0")
+
+
+def _weighted_line(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """``y = a + b x`` by weighted least squares: ``(a, b)``, ``(Xᵀ W X)⁻¹`` and chi²."""
+    a_mat = np.column_stack([np.ones_like(x), x])
+    normal = a_mat.T @ (w[:, None] * a_mat)
+    cov_unit = np.linalg.inv(normal)
+    coef = cov_unit @ (a_mat.T @ (w * y))
+    resid = y - a_mat @ coef
+    return coef, cov_unit, float(w @ resid**2)
+
+
+def _covariance(
+    cov_unit: np.ndarray, chi2: float, dof: int, *, weighted: bool, error_scaling: ErrorScaling
+) -> tuple[np.ndarray, float | None, str]:
+    """Covariance of ``(ln D0, b)``, reduced chi² and the error model (module docstring)."""
+    if not weighted:
+        cov = cov_unit * (chi2 / dof) if dof > 0 else np.full((2, 2), np.nan)
+        return cov, None, "residuals"
+    chi2_red = chi2 / dof if dof > 0 else None
+    if error_scaling == "absolute" or chi2_red is None:
+        if error_scaling == "scaled":
+            logger.info("2 points: cannot scale errors by chi²; using them as absolute")
+        return cov_unit, chi2_red, "absolute"
+    if error_scaling == "scaled" or chi2_red > 1.0:
+        return cov_unit * chi2_red, chi2_red, "scaled"
+    return cov_unit, chi2_red, "absolute"
+
+
+def _finite_sqrt(x: float) -> float:
+    return float(math.sqrt(x)) if np.isfinite(x) else math.nan
 
 
 def fit_arrhenius(
@@ -351,97 +364,36 @@ def fit_arrhenius(
         (:class:`IonflowInputError`) a fitted ``D <= 0`` or bad error (the message names the
         temperature), fewer than 2 fitted points, or mismatched lengths.
     """
-    t = np.asarray(temperatures, dtype=np.float64).ravel()
-    d = np.asarray(D, dtype=np.float64).ravel()
-    if t.shape != d.shape:
-        raise IonflowInputError(f"{t.size} temperatures but {d.size} diffusivities")
-    if np.any(~np.isfinite(t)) or np.any(t <= 0):
-        raise IonflowInputError(f"temperatures must be finite and > 0 K, got {t.tolist()}")
-    err = None if D_err is None else np.asarray(D_err, dtype=np.float64).ravel()
-    if err is not None and err.shape != d.shape:
-        raise IonflowInputError(f"{err.size} errors for {d.size} diffusivities")
+    t, d, err = _input_arrays(temperatures, D, D_err)
     if error_scaling not in ("auto", "absolute", "scaled"):
         raise IonflowInputError(f"unknown error_scaling {error_scaling!r}")
-
-    sel = np.ones(t.shape, dtype=bool)
-    if mask is not None:
-        m = np.asarray(mask, dtype=bool).ravel()
-        if m.shape != t.shape:
-            raise IonflowInputError(f"mask has {m.size} entries for {t.size} temperatures")
-        sel &= m
-    if t_max is not None:
-        sel &= t <= t_max
-    if t_min is not None:
-        sel &= t >= t_min
+    sel = _fit_selection(t, mask, t_min, t_max)
+    _check_fitted_points(t[sel], d[sel], None if err is None else err[sel])
     n = int(sel.sum())
-    if n < 2:
-        raise IonflowInputError(
-            f"need at least 2 temperatures in the fitted subset, got {n} "
-            f"(temperatures {t.tolist()}, t_min={t_min}, t_max={t_max})"
-        )
-    for ti, di in zip(t[sel], d[sel]):
-        if not (np.isfinite(di) and di > 0):
-            raise IonflowInputError(
-                f"D at T = {ti:g} K is {di:g} cm²/s: ln D needs D > 0 "
-                "(no diffusion seen: drop this temperature or run longer)"
-            )
-    if np.unique(t[sel]).size < 2:
-        raise IonflowInputError("need at least 2 distinct temperatures in the fitted subset")
 
     x = 1.0 / t[sel]
     y = np.log(d[sel])
-    if err is not None:
-        for ti, ei in zip(t[sel], err[sel]):
-            if not (np.isfinite(ei) and ei > 0):
-                raise IonflowInputError(f"D_err at T = {ti:g} K is {ei:g}: must be finite and > 0")
-        s = err[sel] / d[sel]
-        w = 1.0 / s**2
-    else:
-        w = np.ones_like(x)
-
-    a_mat = np.column_stack([np.ones_like(x), x])
-    normal = a_mat.T @ (w[:, None] * a_mat)
-    cov_unit = np.linalg.inv(normal)
-    coef = cov_unit @ (a_mat.T @ (w * y))
-    resid = y - a_mat @ coef
-    dof = n - 2
-    chi2 = float(w @ resid**2)
-
-    chi2_red: float | None = None
-    if err is None:
-        error_model = "residuals"
-        cov = cov_unit * (chi2 / dof) if dof > 0 else np.full((2, 2), np.nan)
-    else:
-        chi2_red = chi2 / dof if dof > 0 else None
-        if error_scaling == "absolute" or chi2_red is None:
-            error_model = "absolute"
-            cov = cov_unit
-            if error_scaling == "scaled":
-                logger.info("2 points: cannot scale errors by chi²; using them as absolute")
-        elif error_scaling == "scaled" or chi2_red > 1.0:
-            error_model = "scaled"
-            cov = cov_unit * chi2_red
-        else:
-            error_model = "absolute"
-            cov = cov_unit
+    w = np.ones_like(x) if err is None else 1.0 / (err[sel] / d[sel]) ** 2
+    coef, cov_unit, chi2 = _weighted_line(x, y, w)
+    cov, chi2_red, error_model = _covariance(
+        cov_unit, chi2, n - 2, weighted=err is not None, error_scaling=error_scaling
+    )
     if not np.all(np.isfinite(cov)):
         logger.warning(
             "Arrhenius fit of %d points without errors: no uncertainty can be estimated", n
         )
-
-    ea = -coef[1] * KB_EV_K
     return ArrheniusResult(
-        Ea_eV=float(ea),
-        Ea_err_eV=float(math.sqrt(cov[1, 1]) * KB_EV_K) if np.isfinite(cov[1, 1]) else math.nan,
+        Ea_eV=float(-coef[1] * KB_EV_K),
+        Ea_err_eV=_finite_sqrt(cov[1, 1]) * KB_EV_K,
         D0_cm2_s=float(math.exp(coef[0])),
-        ln_D0_err=float(math.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else math.nan,
+        ln_D0_err=_finite_sqrt(cov[0, 0]),
         temperatures=t,
         D_cm2_s=d,
         D_err_cm2_s=err,
         mask=sel,
         covariance=cov,
         n_fit=n,
-        dof=dof,
+        dof=n - 2,
         chi2_red=chi2_red,
         error_model=error_model,
         confidence=confidence,

@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ionflow.core.diffusion.analysis import diffusion_coefficient
 from ionflow.core.diffusion.msd import framework_drift, unwrap_positions
 from ionflow.core.errors import IonflowInputError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ionflow.core.diffusion.analysis import DiffusionResult
+    from ionflow.core.diffusion.result import DiffusionResult
 
 __all__ = ["TrajectoryData", "read_trajectory"]
 
@@ -124,8 +125,6 @@ class TrajectoryData:
         DiffusionResult
             The analysis, with this trajectory's temperature unless given.
         """
-        from ionflow.core.diffusion.analysis import diffusion_coefficient
-
         kwargs.setdefault("temperature", self.temperature)
         if drift_correct:
             if self.framework_drift_A is None:
@@ -300,54 +299,20 @@ def read_trajectory(
         raise FileNotFoundError(f"no trajectory file at {p}")
     mobile = _clean_species(species)
     step = _index_step(index)
-
-    from_times = False
-    is_vasprun = format in ("vasprun", "vasp-xml") or (
-        format is None and p.name.lower().startswith("vasprun") and ".xml" in p.name.lower()
-    )
-    if is_vasprun:
-        frac, lattices, symbols, file_dt, file_temp = _read_vasprun(p, index)
-    else:
-        frac, lattices, symbols, file_dt, file_temp, from_times = _read_ase(p, index, format)
-
-    n_frames = frac.shape[0]
-    if n_frames < 2:
+    frac, lattices, symbols, file_dt, file_temp, from_times = _read_frames(p, index, format)
+    if frac.shape[0] < 2:
         raise IonflowInputError(
             f"{p} gives a single frame (index={index!r}): a diffusion analysis needs >= 2"
         )
-    sym_arr = np.asarray(symbols)
-    missing = [s for s in mobile if s not in set(symbols)]
-    if missing:
-        raise IonflowInputError(
-            f"species {', '.join(missing)} not found in {p}; it contains "
-            f"{', '.join(sorted(set(symbols)))}"
-        )
-    mob_idx = np.flatnonzero(np.isin(sym_arr, mobile))
-    fw_idx = np.flatnonzero(~np.isin(sym_arr, mobile))
-
-    if timestep_fs is not None:
-        if not timestep_fs > 0:
-            raise IonflowInputError(f"timestep_fs must be > 0, got {timestep_fs}")
-        if file_dt is not None:
-            file_stored = file_dt / step if from_times else file_dt
-            if abs(file_stored - timestep_fs) > 1e-6 * timestep_fs:
-                logger.warning(
-                    "%s: the file says %.6g fs between stored frames, using the given %.6g fs",
-                    p,
-                    file_stored,
-                    timestep_fs,
-                )
-        dt = float(timestep_fs) * step
-    elif file_dt is not None:
-        dt = float(file_dt) if from_times else float(file_dt) * step
-    else:
-        dt = None
-        if require_timestep:
-            raise IonflowInputError(
-                f"the time between frames is not stored in {p}: pass timestep_fs (fs between "
-                "stored frames, e.g. POTIM * NBLOCK for an XDATCAR)"
-            )
-
+    mob_idx, fw_idx = _split_species(symbols, mobile, p)
+    dt = _frame_interval(
+        timestep_fs,
+        file_dt,
+        from_times=from_times,
+        step=step,
+        path=p,
+        require=require_timestep,
+    )
     temp = temperature if temperature is not None else file_temp
 
     const_cell = bool(np.allclose(lattices, lattices[0], atol=1e-8))
@@ -368,3 +333,66 @@ def read_trajectory(
         lattices=None if const_cell else lattices,
         source=str(p),
     )
+
+
+def _read_frames(
+    p: Path, index: str | int | slice, format: str | None
+) -> tuple[np.ndarray, np.ndarray, list[str], float | None, float | None, bool]:
+    """Fractional coordinates, lattices, symbols, file time step and temperature of ``p``.
+
+    The last item tells whether the time step came from per-frame times (then it is already
+    the interval between the frames read, ``index`` stride included).
+    """
+    is_vasprun = format in ("vasprun", "vasp-xml") or (
+        format is None and p.name.lower().startswith("vasprun") and ".xml" in p.name.lower()
+    )
+    if is_vasprun:
+        return (*_read_vasprun(p, index), False)
+    return _read_ase(p, index, format)
+
+
+def _split_species(
+    symbols: Sequence[str], mobile: tuple[str, ...], p: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the mobile atoms and of the framework atoms."""
+    missing = [s for s in mobile if s not in set(symbols)]
+    if missing:
+        raise IonflowInputError(
+            f"species {', '.join(missing)} not found in {p}; it contains "
+            f"{', '.join(sorted(set(symbols)))}"
+        )
+    is_mobile = np.isin(np.asarray(symbols), mobile)
+    return np.flatnonzero(is_mobile), np.flatnonzero(~is_mobile)
+
+
+def _frame_interval(
+    timestep_fs: float | None,
+    file_dt: float | None,
+    *,
+    from_times: bool,
+    step: int,
+    path: Path,
+    require: bool,
+) -> float | None:
+    """Time between the frames read, fs: the given one (checked against the file) or the file's."""
+    if timestep_fs is not None:
+        if not timestep_fs > 0:
+            raise IonflowInputError(f"timestep_fs must be > 0, got {timestep_fs}")
+        if file_dt is not None:
+            file_stored = file_dt / step if from_times else file_dt
+            if abs(file_stored - timestep_fs) > 1e-6 * timestep_fs:
+                logger.warning(
+                    "%s: the file says %.6g fs between stored frames, using the given %.6g fs",
+                    path,
+                    file_stored,
+                    timestep_fs,
+                )
+        return float(timestep_fs) * step
+    if file_dt is not None:
+        return float(file_dt) if from_times else float(file_dt) * step
+    if require:
+        raise IonflowInputError(
+            f"the time between frames is not stored in {path}: pass timestep_fs (fs between "
+            "stored frames, e.g. POTIM * NBLOCK for an XDATCAR)"
+        )
+    return None

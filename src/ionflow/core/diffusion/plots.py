@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ionflow.core.diffusion.analysis import A2_PER_PS_TO_CM2_PER_S, DiffusionResult
 from ionflow.core.diffusion.arrhenius import ArrheniusResult
+from ionflow.core.diffusion.result import DiffusionResult
+from ionflow.core.diffusion.units import A2_PER_PS_TO_CM2_PER_S
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -146,10 +147,31 @@ def plot_arrhenius(
         The written file.
     """
     ar = arrhenius_result
-    t = ar.temperatures
-    x = 1000.0 / t
     fig = _new_figure((6.4, 4.8))
     ax = fig.add_subplot()
+    _draw_points(ax, ar)
+    _draw_fit(ax, ar, T_extrapolate, confidence)
+    if T_extrapolate is not None:
+        _draw_extrapolated(ax, ar, T_extrapolate, confidence)
+    ax.set_yscale("log")
+    ax.set_xlabel("1000/T (1/K)")
+    ax.set_ylabel("D (cm²/s)")
+    ax.text(
+        0.97,
+        0.97,
+        f"$E_a$ = {ar.Ea_eV:.3f} ± {ar.Ea_err_eV:.3f} eV\n$D_0$ = {ar.D0_cm2_s:.2e} cm²/s",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+    )
+    _temperature_axis(ax)
+    ax.legend(fontsize="small", loc="lower left")
+    return _save(fig, path, dpi)
+
+
+def _draw_points(ax: Any, ar: ArrheniusResult) -> None:
+    """D against 1000/T with error bars; points outside the fit hollow."""
+    x = 1000.0 / ar.temperatures
     yerr = None
     if ar.D_err_cm2_s is not None:
         lower = np.minimum(ar.D_err_cm2_s, ar.D_cm2_s * 0.999)  # keep bars on a log axis
@@ -167,7 +189,13 @@ def plot_arrhenius(
             capsize=3,
             label=lab,
         )
-    t_all = list(t[ar.mask])
+
+
+def _draw_fit(
+    ax: Any, ar: ArrheniusResult, T_extrapolate: float | None, confidence: float | None
+) -> None:
+    """The fitted line over the fitted temperatures (and on to ``T_extrapolate``), its band."""
+    t_all = list(ar.temperatures[ar.mask])
     if T_extrapolate is not None:
         t_all.append(float(T_extrapolate))
     x_grid = np.linspace(1000.0 / max(t_all), 1000.0 / min(t_all), 200)
@@ -176,31 +204,29 @@ def plot_arrhenius(
     ax.plot(x_grid, d_fit, "C1-", lw=1.2, label="Arrhenius fit")
     if np.all(np.isfinite(lo)):
         ax.fill_between(x_grid, lo, hi, color="C1", alpha=0.2, lw=0, label=f"{conf:.0%} CI")
-    if T_extrapolate is not None:
-        d_x, lo_x, hi_x = ar.extrapolate(T_extrapolate, confidence)
-        bars = None
-        if np.isfinite(lo_x):
-            bars = [[d_x - lo_x], [hi_x - d_x]]
-        ax.errorbar(
-            [1000.0 / T_extrapolate],
-            [d_x],
-            yerr=bars,
-            fmt="s",
-            color="C3",
-            capsize=3,
-            label=f"{T_extrapolate:g} K: {d_x:.2e} cm²/s",
-        )
-    ax.set_yscale("log")
-    ax.set_xlabel("1000/T (1/K)")
-    ax.set_ylabel("D (cm²/s)")
-    ax.text(
-        0.97,
-        0.97,
-        f"$E_a$ = {ar.Ea_eV:.3f} ± {ar.Ea_err_eV:.3f} eV\n$D_0$ = {ar.D0_cm2_s:.2e} cm²/s",
-        transform=ax.transAxes,
-        ha="right",
-        va="top",
+
+
+def _draw_extrapolated(
+    ax: Any, ar: ArrheniusResult, T_extrapolate: float, confidence: float | None
+) -> None:
+    """The extrapolated D at ``T_extrapolate`` with its interval."""
+    d_x, lo_x, hi_x = ar.extrapolate(T_extrapolate, confidence)
+    bars = None
+    if np.isfinite(lo_x):
+        bars = [[d_x - lo_x], [hi_x - d_x]]
+    ax.errorbar(
+        [1000.0 / T_extrapolate],
+        [d_x],
+        yerr=bars,
+        fmt="s",
+        color="C3",
+        capsize=3,
+        label=f"{T_extrapolate:g} K: {d_x:.2e} cm²/s",
     )
+
+
+def _temperature_axis(ax: Any) -> None:
+    """A secondary top axis in K."""
     secax = ax.secondary_xaxis("top", functions=(_inv1000, _inv1000))
     x_lo, x_hi = ax.get_xlim()
     t_ticks = [t for t in _T_TICKS if x_lo <= 1000.0 / t <= x_hi]
@@ -208,8 +234,6 @@ def plot_arrhenius(
         secax.set_xticks(t_ticks)
         secax.set_xticklabels([f"{t:g}" for t in t_ticks])
     secax.set_xlabel("T (K)")
-    ax.legend(fontsize="small", loc="lower left")
-    return _save(fig, path, dpi)
 
 
 _T_TICKS = (200, 250, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000)

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ionflow.core.diffusion.analysis import A2_PER_PS_TO_CM2_PER_S, diffusion_coefficient
-from ionflow.core.diffusion.arrhenius import KB_EV_K, ArrheniusResult, fit_arrhenius
+from ionflow.core.diffusion.analysis import diffusion_coefficient
+from ionflow.core.diffusion.arrhenius import ArrheniusResult, fit_arrhenius
+from ionflow.core.diffusion.units import A2_PER_PS_TO_CM2_PER_S, KB_EV_K
 from ionflow.core.errors import IonflowInputError
 
 if TYPE_CHECKING:
