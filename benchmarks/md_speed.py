@@ -53,7 +53,7 @@ def run_plain_ase(atoms, steps: int, temperature: float, seed: int) -> dict:
     from ase.md.nose_hoover_chain import NoseHooverChainNVT
     from chgnet.model.dynamics import CHGNetCalculator
 
-    from ionflow.core.md.engine import initial_velocities
+    from ionflow.core.md.structure import initial_velocities
 
     work = atoms.copy()
     calc = CHGNetCalculator(use_device="cpu")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -114,3 +116,28 @@ def test_checkpoint_of_another_run_is_refused(cual, emt, quick, tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a checkpoint")
     with pytest.raises(IonflowInputError, match="cannot read MD checkpoint"):
         run_md(cual, emt, quick(), checkpoint_path=tmp_path / "junk.npz")
+
+
+def test_resume_free_settings_may_change(cual, emt, quick, tmp_path):
+    settings = quick(checkpoint_interval_fs=60.0)
+    path = tmp_path / "md.npz"
+    with pytest.raises(_Killed):
+        run_md(
+            cual, emt, settings, checkpoint_path=path, progress=False, step_callback=_kill_at(70)
+        )
+    reference = run_md(cual, emt, settings, progress=False)
+    other = dataclasses.replace(settings, checkpoint_interval_fs=20.0, checkpoint_wall_s=None)
+    _same_run(run_md(cual, emt, other, checkpoint_path=path, progress=False), reference)
+
+
+def test_checkpoint_of_another_format_version_is_refused(cual, emt, quick, tmp_path):
+    from ionflow.core.md.checkpoint import read_checkpoint
+    from ionflow.core.npz import write_npz
+
+    path = tmp_path / "md.npz"
+    settings = quick(production_ps=0.02)
+    run_md(cual, emt, settings, checkpoint_path=path, progress=False)
+    arrays, meta = read_checkpoint(path)
+    write_npz(path, arrays, {**meta, "version": 0})
+    with pytest.raises(IonflowInputError, match="format version 0, expected 1"):
+        run_md(cual, emt, settings, checkpoint_path=path, progress=False)

@@ -63,6 +63,7 @@ class MDCalculator(Calculator):
         self.fast = fast_chgnet
 
     def calculate(self, atoms=None, properties=("energy", "forces"), system_changes=all_changes):
+        """Evaluate the model on ``atoms``; any error becomes :class:`ForceEvaluationError`."""
         super().calculate(atoms, properties, system_changes)
         try:
             self._calculate(properties)

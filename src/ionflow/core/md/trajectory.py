@@ -1,16 +1,10 @@
-"""Compact trajectory pieces: unwrapping, sampled-frame buffers, checkpoint files."""
+"""Compact trajectory pieces: unwrapped positions and sampled-frame buffers."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ionflow.core.npz import read_npz, write_npz
-
-#: checkpoint format version (bump when the layout changes)
-CHECKPOINT_VERSION = 1
 
 
 class Unwrapper:
@@ -90,13 +84,3 @@ class SampleBuffer:
         for name, (shape, dtype) in self.shapes.items():
             stored = np.asarray(arrays[prefix + name], dtype=dtype).reshape(-1, *shape)
             self.columns[name] = list(stored)
-
-
-def write_checkpoint(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """Write an MD checkpoint atomically (see :func:`ionflow.core.npz.write_npz`)."""
-    write_npz(path, arrays, {"version": CHECKPOINT_VERSION, **meta})
-
-
-def read_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """``(arrays, meta)`` of a checkpoint written by :func:`write_checkpoint`."""
-    return read_npz(path)
