@@ -57,3 +57,38 @@ def test_jobflow_store_takes_over_when_configured(tmp_path, monkeypatch, store_d
     assert not jobflow_store_configured()
     (tmp_path / "jobflow.yaml").write_text("JOB_STORE:\n  docs_store:\n    type: MemoryStore\n")
     assert jobflow_store_configured()
+
+
+def test_a_store_written_by_v0_1_0_is_still_read(tmp_path, monkeypatch, capsys, test_data_dir):
+    """Documents written before the Makers were reshaped are read by today's code."""
+    import gzip
+    import json
+    import tarfile
+
+    from ionflow.cli.main import main
+    from ionflow.store import output_as_dict
+
+    with tarfile.open(test_data_dir / "store_v0.1.0.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    monkeypatch.setenv("IONFLOW_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("IONFLOW_USE_JOBFLOW_STORE", "never")
+    monkeypatch.setenv("IONFLOW_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    assert main(["results", "--json"]) == 0
+    now = json.loads(capsys.readouterr().out)
+    with gzip.open(test_data_dir / "store_v0.1.0_results.json.gz", "rt") as fh:
+        then = json.load(fh)
+    assert now["n_results"] == then["n_results"] == 1
+    (a,), (b,) = now["results"], then["results"]
+    for key in ("formula", "species", "lowest_barrier_eV", "percolation_barriers_eV", "n_hops"):
+        assert a[key] == b[key]
+    assert a["hops"][0]["barrier_forward_eV"] == b["hops"][0]["barrier_forward_eV"]
+
+    # every stored document loads (data-store blobs included), e.g. the Arrhenius fit
+    store = embedded_store(tmp_path / "store")
+    store.connect()
+    (arr,) = list(store.query({"name": "arrhenius"}))
+    doc = output_as_dict(store, arr["uuid"])
+    assert doc["Ea_eV"] is not None
+    assert set(doc["plots_png_b64"]) == {"msd", "arrhenius"}
+    for d in store.query({}):
+        assert output_as_dict(store, d["uuid"]) is not None

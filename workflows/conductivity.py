@@ -49,7 +49,7 @@ def main() -> None:
                 "sample_interval_fs": 10.0,
             },
         ),
-        diffusion_maker=DiffusionAnalysisMaker(n_segments=args.segments),
+        diffusion_maker=DiffusionAnalysisMaker(settings={"n_segments": args.segments}),
         arrhenius_maker=ArrheniusMaker(plot_dir=args.plot_dir),
     ).make(read_structure(args.structure))
     store = get_store()

@@ -68,6 +68,7 @@ class IonflowSettings(BaseSettings):
         dotenv_settings,
         file_secret_settings,
     ):
+        """Read the constructor, then ``IONFLOW_*`` variables, then the YAML file."""
         from pydantic_settings import YamlConfigSettingsSource
 
         yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=_config_file())
@@ -75,9 +76,27 @@ class IonflowSettings(BaseSettings):
 
     @property
     def store_dir(self) -> Path:
+        """The embedded store's directory, ``~`` expanded."""
         return Path(self.STORE_DIR).expanduser()
 
 
 def get_settings() -> IonflowSettings:
     """Fresh settings (re-reads the environment and the YAML file)."""
     return IonflowSettings()
+
+
+# Defaults of the Makers' fields, read when a Maker is built (``field(default_factory=...)``):
+# the one place where ionflow's defaults come from.
+def default_model() -> str:
+    """The model spec used when none is given (``IONFLOW_DEFAULT_MODEL``, ``"chgnet"``)."""
+    return get_settings().DEFAULT_MODEL
+
+
+def default_supercell_min_length() -> float:
+    """Minimum supercell size for hops (``IONFLOW_SUPERCELL_MIN_LENGTH``, 10 Å)."""
+    return float(get_settings().SUPERCELL_MIN_LENGTH)
+
+
+def default_neb_fmax() -> float:
+    """NEB force convergence (``IONFLOW_NEB_FMAX``, 0.05 eV/Å)."""
+    return float(get_settings().NEB_FMAX)

@@ -42,7 +42,7 @@ def _flow(emt_spec, tmp_path, temperatures=(1500.0, 2000.0, 2500.0), **md):
         supercell_min_length=None,
         mobile_species="Al",
         md_maker=MLIPMDMaker(model=emt_spec, md_settings=settings, checkpoint_dir=str(tmp_path)),
-        diffusion_maker=DiffusionAnalysisMaker(n_segments=2),
+        diffusion_maker=DiffusionAnalysisMaker(settings={"n_segments": 2}),
         arrhenius_maker=ArrheniusMaker(plot_dir=str(tmp_path)),
     )
 

@@ -47,19 +47,6 @@ def test_screen_flow_end_to_end(cu_fcc, emt_spec):
     assert len(loaded["images"]["positions"]) == loaded["n_images"]
 
 
-def test_jobs_carry_their_worker_kind(cu_fcc, emt_spec):
-    flow = _cu_flow(emt_spec).make(cu_fcc)
-    enum, fan = flow.jobs
-    assert enum.config.manager_config["_category"] == "cpu"
-    assert fan.config.manager_config["_category"] == "cpu"
-    neb = MLIPNebMaker(model=emt_spec).make(cu_fcc, cu_fcc)
-    assert neb.config.manager_config["_category"] == "gpu"
-    override = MLIPNebMaker(model=emt_spec, worker="cpu").make(cu_fcc, cu_fcc)
-    assert override.config.manager_config["_category"] == "cpu"
-    with pytest.raises(ValueError, match="worker"):
-        MLIPNebMaker(model=emt_spec, worker="tpu").make(cu_fcc, cu_fcc)
-
-
 def test_failed_model_is_reported_not_raised(cu_fcc):
     store = _store()
     flow = _cu_flow({"@module": "no_such_module_xyz", "@callable": "Calc"}).make(cu_fcc)
@@ -94,10 +81,10 @@ def test_enumeration_rejects_bad_input(na_structure):
     responses = run_locally(j, store=store, log=False)
     assert j.uuid not in responses  # the job failed with the clear error (logged by jobflow)
     from ionflow.core.errors import IonflowInputError
-    from ionflow.jobs.hops import enumerate_mobile_hops
 
+    maker = HopEnumerationMaker(species="Li")
     with pytest.raises(IonflowInputError, match="no Li"):
-        enumerate_mobile_hops.original(na_structure, species="Li")
+        maker.make.original(maker, na_structure)
 
 
 def test_neb_job_continues_from_its_checkpoint(cu_fcc, emt_spec, tmp_path):
@@ -112,7 +99,7 @@ def test_neb_job_continues_from_its_checkpoint(cu_fcc, emt_spec, tmp_path):
     assert out["n_converged"] == 0
     files = list(ckpt_dir.glob("*.npz"))
     assert len(files) == 1
-    assert files[0].name.startswith("Cu_")
+    assert files[0].name.startswith("neb_Cu_Cu1_4a_-_Cu1_4a_")
 
     (stopped,) = [d["output"] for d in store.query({"name": {"$regex": "^mlip neb"}})]
     assert stopped["n_steps"] == 3

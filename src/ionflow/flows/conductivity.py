@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from jobflow import Flow, Maker, OnMissing
@@ -61,13 +61,26 @@ class ConductivityFlow(Maker):
         if self.n_runs < 1:
             raise IonflowInputError(f"n_runs must be >= 1, got {self.n_runs}")
         self.mobile_species = normalize_species(self.mobile_species)
-        self.md_maker.md_settings = {
-            **self.md_maker.md_settings,
-            "mobile_species": self.mobile_species,
-        }
+        if self.md_maker.md_settings.mobile_species != self.mobile_species:
+            # the MD run records the mobile species' trajectory: a copy, never the caller's
+            self.md_maker = replace(
+                self.md_maker,
+                md_settings=replace(self.md_maker.md_settings, mobile_species=self.mobile_species),
+            )
 
     def prepare(self, structure: Structure) -> Structure:
-        """The MD cell: validated, ordered, expanded to the requested supercell."""
+        """Return the MD cell: validated, ordered, expanded to the requested supercell.
+
+        Parameters
+        ----------
+        structure
+            The input structure.
+
+        Returns
+        -------
+        Structure
+            The supercell the MD runs on.
+        """
         validate_structure(structure, self.mobile_species)
         s = structure.copy()
         if self.supercell is not None:
@@ -77,7 +90,18 @@ class ConductivityFlow(Maker):
         return s
 
     def make(self, structure: Structure) -> Flow:
-        """Flow whose output is the :class:`~ionflow.schemas.md.ArrheniusDoc`."""
+        """Flow whose output is the :class:`~ionflow.schemas.diffusion.ArrheniusDoc`.
+
+        Parameters
+        ----------
+        structure
+            The structure (ordered, containing the mobile species).
+
+        Returns
+        -------
+        Flow
+            MD at each temperature x runs, one analysis per temperature, the Arrhenius fit.
+        """
         cell = self.prepare(structure)
         jobs = []
         diffusion_outputs = []

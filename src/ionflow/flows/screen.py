@@ -35,7 +35,24 @@ def collect_hop_screen(
     neb_outputs: Sequence[dict | None],
     model: str,
 ) -> HopScreenDoc:
-    """Tolerant collection: a hop whose job failed or produced nothing keeps a reason."""
+    """Collect per-hop NEB results into the screen summary, tolerantly.
+
+    A hop whose job failed or produced nothing keeps a reason instead of failing the screen.
+
+    Parameters
+    ----------
+    enumeration
+        Output of the hop enumeration job.
+    neb_outputs
+        One NEB output per hop, in the enumeration's order (``None`` where a job died).
+    model
+        Label of the model used.
+
+    Returns
+    -------
+    HopScreenDoc
+        Barrier table, lowest barrier and percolation barriers.
+    """
     enum = _as_dict(enumeration)
     structure = enum["structure"]
     if isinstance(structure, dict):
@@ -60,6 +77,7 @@ def collect_hop_screen(
         n_hops=len(hops),
         n_converged=summary["n_converged"],
         n_failed=summary["n_failed"],
+        warnings=list(enum.get("warnings") or []),
     )
 
 
@@ -69,7 +87,26 @@ def screen_hop_nebs(
     neb_maker: MLIPNebMaker,
     collect_worker: str = "cpu",
 ) -> Response:
-    """Fan out one NEB job per hop, then collect them into a :class:`HopScreenDoc`."""
+    """Fan out one NEB job per hop, then collect them into a :class:`HopScreenDoc`.
+
+    ``neb_maker`` is an argument of this job, so ``flow.update_maker_kwargs(...,
+    class_filter=MLIPNebMaker)`` on the screen flow reaches the NEB jobs made at run time
+    (jobflow updates Makers found in a job's arguments).
+
+    Parameters
+    ----------
+    enumeration
+        Output of the hop enumeration job.
+    neb_maker
+        Maker of each hop's NEB job.
+    collect_worker
+        Worker kind of the collection job.
+
+    Returns
+    -------
+    Response
+        Replaces this job by the NEB jobs and the collection job.
+    """
     enum = _as_dict(enumeration)
     jobs = []
     outputs = []

@@ -2,53 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from jobflow import Maker, job
+from jobflow import Maker
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.core.md import MDSettings, run_md
-from ionflow.jobs.base import route
+from ionflow.core.npz import checkpoint_path
+from ionflow.jobs.base import check_worker, ionflow_job
 from ionflow.mlip import get_evaluator, parse_model_spec
 from ionflow.schemas.arrays import PackedArray
 from ionflow.schemas.md import MDDoc, MDTrajectory
+from ionflow.settings import default_model, get_settings
 
 if TYPE_CHECKING:
-    from jobflow import Job
     from pymatgen.core import Structure
 
 logger = logging.getLogger(__name__)
-
-
-def checkpoint_file(
-    directory: str | Path,
-    structure: Structure,
-    temperature: float,
-    seed: int,
-    settings: dict[str, Any] | None = None,
-    model: str = "",
-) -> Path:
-    """Deterministic checkpoint name: a rerun of the same job (same structure, temperature,
-    seed, settings and model) finds and resumes it; a changed job starts afresh."""
-    import json
-
-    blob = "|".join(
-        [
-            structure.to_json(),
-            f"{temperature}",
-            f"{seed}",
-            json.dumps(settings or {}, sort_keys=True, default=str),
-            model,
-        ]
-    )
-    key = hashlib.sha1(blob.encode(), usedforsecurity=False).hexdigest()[:12]
-    formula = structure.composition.reduced_formula
-    return Path(directory).expanduser() / f"md_{formula}_{temperature:.0f}K_seed{seed}_{key}.npz"
 
 
 def _trajectory(result: Any) -> MDTrajectory:
@@ -74,64 +47,8 @@ def _trajectory(result: Any) -> MDTrajectory:
     )
 
 
-@job(output_schema=MDDoc, data=["trajectory"])
-def run_mlip_md(
-    structure: Structure,
-    temperature: float,
-    model: str | dict = "chgnet",
-    md_settings: dict[str, Any] | None = None,
-    seed: int = 0,
-    checkpoint_dir: str | None = None,
-) -> MDDoc:
-    """One NVT run (heating, equilibration, production; optional NpT first) with an MLIP."""
-    spec = parse_model_spec(model)
-    settings = MDSettings(temperature=temperature, seed=seed, **(md_settings or {}))
-    atoms = AseAtomsAdaptor.get_atoms(structure)
-    from ionflow.settings import get_settings
-
-    ckpt = checkpoint_file(
-        checkpoint_dir or get_settings().CHECKPOINT_DIR,
-        structure,
-        temperature,
-        seed,
-        settings=md_settings,
-        model=spec.label,
-    )
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    result = run_md(atoms, get_evaluator(spec), settings, checkpoint_path=ckpt)
-    summary = result.summary()
-    if result.completed:
-        ckpt.unlink(missing_ok=True)  # the result goes to the store; a rerun starts afresh
-    logger.info(
-        "MD %s at %.0f K seed %d: %s, %d frames, %.2f steps/s",
-        summary["formula"],
-        temperature,
-        seed,
-        "completed" if result.completed else f"stopped: {result.failure_reason}",
-        result.n_frames,
-        result.steps_per_s,
-    )
-    return MDDoc(
-        formula=summary["formula"],
-        model=spec.label,
-        temperature_K=float(temperature),
-        seed=int(seed),
-        completed=result.completed,
-        failure_reason=result.failure_reason,
-        n_atoms=summary["n_atoms"],
-        n_mobile=summary["n_mobile"],
-        mobile_species=summary["mobile_species"],
-        volume_A3=summary["volume_A3"],
-        n_frames=result.n_frames,
-        frame_interval_fs=float(settings.sample_interval_fs),
-        production_ps_sampled=summary["production_ps_sampled"],
-        mean_temperature_K=summary["mean_temperature_K"],
-        steps_per_s=summary["steps_per_s"],
-        wall_time_s=summary["wall_time_s"],
-        summary=summary,
-        settings=result.settings,
-        trajectory=_trajectory(result),
-    )
+def _run_suffix(arguments: dict[str, Any]) -> str:
+    return f"{arguments['temperature']:.0f}K seed{arguments['seed']}"
 
 
 @dataclass
@@ -141,13 +58,13 @@ class MLIPMDMaker(Maker):
     Parameters
     ----------
     name
-        Job name.
+        Job name (each job appends its temperature and seed, e.g. ``"mlip md 800K seed1"``).
     model
-        Model spec (see :mod:`ionflow.mlip.spec`).
+        Model spec (see :mod:`ionflow.mlip.spec`); default ``IONFLOW_DEFAULT_MODEL``.
     md_settings
-        Fields of :class:`ionflow.core.md.MDSettings` other than ``temperature`` and
-        ``seed`` (``timestep_fs``, ``thermostat``, ``heating_ps``, ``equilibration_ps``,
-        ``production_ps``, ``sample_interval_fs``, ``npt_equilibration_ps``, guards, ...).
+        :class:`ionflow.core.md.MDSettings`: time step, thermostat, heating, equilibration and
+        production times, sampling, optional NpT, guards, ...; a dict of its fields is accepted.
+        Its ``temperature`` and ``seed`` are replaced by each job's own.
     checkpoint_dir
         Where runs checkpoint (default: ``IONFLOW_CHECKPOINT_DIR``, ``~/.ionflow/checkpoints``).
         Point it at a shared scratch directory so a rerun of a killed job resumes.
@@ -156,26 +73,80 @@ class MLIPMDMaker(Maker):
     """
 
     name: str = "mlip md"
-    model: str | dict = "chgnet"
-    md_settings: dict[str, Any] = field(default_factory=dict)
+    model: str | dict = field(default_factory=default_model)
+    md_settings: MDSettings = field(default_factory=MDSettings)
     checkpoint_dir: str | None = None
     worker: str = "gpu"
 
     def __post_init__(self) -> None:
-        MDSettings(temperature=300.0, **self.md_settings)  # fail early on a bad knob
+        if isinstance(self.md_settings, dict):
+            self.md_settings = MDSettings(**self.md_settings)  # a bad knob fails here
         spec = parse_model_spec(self.model)
         if not isinstance(self.model, str):
-            self.model = spec.as_dict()
+            self.model = spec.as_dict()  # a plain dict that survives monty unchanged
+        if self.checkpoint_dir is not None:
+            self.checkpoint_dir = str(self.checkpoint_dir)
+        check_worker(self.worker)
 
-    def make(self, structure: Structure, temperature: float, seed: int = 0) -> Job:
-        """Job running MD of ``structure`` at ``temperature`` (K) with ``seed``."""
-        j = run_mlip_md(
-            structure,
-            temperature,
-            model=self.model,
-            md_settings=self.md_settings,
-            seed=seed,
-            checkpoint_dir=self.checkpoint_dir,
+    @ionflow_job(output_schema=MDDoc, data=["trajectory"], name_suffix=_run_suffix)
+    def make(self, structure: Structure, temperature: float, seed: int = 0) -> MDDoc:
+        """One NVT run (heating, equilibration, production; optional NpT first) with an MLIP.
+
+        Parameters
+        ----------
+        structure
+            The MD cell (already the supercell).
+        temperature
+            Target temperature (K).
+        seed
+            Seed of the initial velocities and stochastic thermostats.
+
+        Returns
+        -------
+        MDDoc
+            Run summary; the compact trajectory goes to the data store.
+        """
+        spec = parse_model_spec(self.model)
+        settings = replace(self.md_settings, temperature=float(temperature), seed=int(seed))
+        ckpt = checkpoint_path(
+            self.checkpoint_dir or get_settings().CHECKPOINT_DIR,
+            "md",
+            f"{structure.composition.reduced_formula}_{temperature:.0f}K_seed{seed}",
+            {"structure": structure, "settings": settings, "model": spec.label},
         )
-        j.name = f"{self.name} {temperature:.0f}K seed{seed}"
-        return route(j, self.worker)
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        atoms = AseAtomsAdaptor.get_atoms(structure)
+        result = run_md(atoms, get_evaluator(spec), settings, checkpoint_path=ckpt)
+        if result.completed:
+            ckpt.unlink(missing_ok=True)  # the result goes to the store; a rerun starts afresh
+        summary = result.summary()
+        logger.info(
+            "MD %s at %.0f K seed %d: %s, %d frames, %.2f steps/s",
+            summary["formula"],
+            temperature,
+            seed,
+            "completed" if result.completed else f"stopped: {result.failure_reason}",
+            result.n_frames,
+            result.steps_per_s,
+        )
+        return MDDoc(
+            formula=summary["formula"],
+            model=spec.label,
+            temperature_K=float(temperature),
+            seed=int(seed),
+            completed=result.completed,
+            failure_reason=result.failure_reason,
+            n_atoms=summary["n_atoms"],
+            n_mobile=summary["n_mobile"],
+            mobile_species=summary["mobile_species"],
+            volume_A3=summary["volume_A3"],
+            n_frames=result.n_frames,
+            frame_interval_fs=float(settings.sample_interval_fs),
+            production_ps_sampled=summary["production_ps_sampled"],
+            mean_temperature_K=summary["mean_temperature_K"],
+            steps_per_s=summary["steps_per_s"],
+            wall_time_s=summary["wall_time_s"],
+            summary=summary,
+            settings=result.settings,
+            trajectory=_trajectory(result),
+        )

@@ -3,126 +3,49 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from jobflow import Maker, job
+from jobflow import Maker
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.neb.engine import NebSettings, run_neb
-from ionflow.jobs.base import route
-from ionflow.mlip import get_evaluator, parse_model_spec
-from ionflow.schemas.hops import NebDoc, NebImages
+from ionflow.core.npz import checkpoint_path
+from ionflow.jobs.base import check_worker, ionflow_job
+from ionflow.mlip import ModelLoadError, get_evaluator, parse_model_spec
+from ionflow.schemas.neb import NebDoc, NebImages
+from ionflow.settings import default_model, default_neb_fmax
 
 if TYPE_CHECKING:
-    from jobflow import Job
+    from pathlib import Path
+
+    from ase import Atoms
     from pymatgen.core import Structure
+
+    from ionflow.core.neb.engine import NebResult
 
 logger = logging.getLogger(__name__)
 
+#: NEB settings that change the converged band and so name its checkpoint (step limits do not:
+#: a rerun with a higher ``max_steps`` continues the band).
+_BAND_KEYS = ("fmax", "climb", "method", "spring_constant", "relax_endpoints", "endpoint_fmax")
 
-def _to_atoms(structure: Structure):
+
+def _to_atoms(structure: Structure) -> Atoms:
     atoms = AseAtomsAdaptor.get_atoms(structure)
     # keep unwrapped Cartesian positions exactly as stored (no wrapping into the cell)
     atoms.positions = np.array([site.coords for site in structure])
     return atoms
 
 
-def _checkpoint_name(initial: Structure, hop_id: str | None, model_label: str) -> str:
-    raw = f"{initial.composition.reduced_formula}_{hop_id or 'neb'}_{model_label}"
-    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", raw) + ".npz"
+def _hop_suffix(arguments: dict[str, Any]) -> str | None:
+    return (arguments.get("hop") or {}).get("hop_id")
 
 
-@job(output_schema=NebDoc, data=["images"])
-def run_mlip_neb(
-    initial: Structure,
-    final: Structure,
-    model: str | dict = "chgnet",
-    neb_settings: dict[str, Any] | None = None,
-    n_images: int = 7,
-    max_gap: float = 1.0,
-    interpolation: str = "idpp",
-    moving_index: int | None = 0,
-    hop: dict[str, Any] | None = None,
-    unwrap: bool = True,
-    progress: bool = True,
-    checkpoint_dir: str | None = None,
-) -> NebDoc:
-    """Relax endpoints, IDPP path, climbing-image NEB; a failure is reported, never raised.
-
-    With ``checkpoint_dir`` the band is checkpointed there (one ``.npz`` per hop and model) and
-    a rerun of the job after a wall-time kill continues from it; the file is removed once the
-    band converges.
-    """
-    spec = parse_model_spec(model)
-    settings = NebSettings(**(neb_settings or {}))
-    hop_id = (hop or {}).get("hop_id")
-    checkpoint = None
-    if checkpoint_dir is not None:
-        checkpoint = Path(checkpoint_dir) / _checkpoint_name(initial, hop_id, spec.label)
-    try:
-        evaluator = get_evaluator(spec)
-        result = run_neb(
-            _to_atoms(initial),
-            _to_atoms(final),
-            evaluator,
-            settings,
-            n_images=n_images,
-            max_gap=max_gap,
-            interpolation=interpolation,
-            moving_index=moving_index,
-            unwrap=unwrap,
-            progress=progress,
-            checkpoint=checkpoint,
-        )
-    except IonflowInputError:
-        raise
-    except Exception as exc:
-        logger.exception("NEB of %s failed", hop_id)
-        return NebDoc(
-            hop_id=hop_id,
-            formula=initial.composition.formula,
-            model=spec.label,
-            barrier_forward_eV=None,
-            barrier_reverse_eV=None,
-            converged=False,
-            failure_reason=f"{type(exc).__name__}: {exc}",
-            n_images=0,
-            settings=settings.__dict__.copy(),
-            hop=hop,
-        )
-    if checkpoint is not None and result.converged:
-        checkpoint.unlink(missing_ok=True)
-    summary = result.summary()
-    for key in ("barrier_forward_eV", "barrier_reverse_eV"):
-        if not np.isfinite(summary[key]):
-            summary[key] = None
-    logger.info(
-        "hop %s: forward %s eV, reverse %s eV, converged=%s, %d force calls, %.0f s",
-        hop_id,
-        summary["barrier_forward_eV"],
-        summary["barrier_reverse_eV"],
-        summary["converged"],
-        summary["force_calls"],
-        summary["wall_time_s"],
-    )
-    return NebDoc(
-        hop_id=hop_id,
-        formula=initial.composition.formula,
-        model=spec.label,
-        settings=result.settings,
-        hop=hop,
-        images=NebImages(
-            positions=result.positions.astype(np.float32).tolist(),
-            numbers=result.numbers.tolist(),
-            cell=result.cell.tolist(),
-        ),
-        **summary,
-    )
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 @dataclass
@@ -132,10 +55,10 @@ class MLIPNebMaker(Maker):
     Parameters
     ----------
     name
-        Job name.
+        Job name (each job appends its hop, e.g. ``"mlip neb Li1(4a)->Li1(4a)"``).
     model
         Model spec (``"chgnet"``, ``"sevennet"``, ``"mace:/path"``, a checkpoint path, or
-        ``{"@module", "@callable", "kwargs"}``).
+        ``{"@module", "@callable", "kwargs"}``); default ``IONFLOW_DEFAULT_MODEL``.
     n_images
         Images including endpoints (lian2025: 7).
     max_gap
@@ -143,32 +66,61 @@ class MLIPNebMaker(Maker):
     interpolation
         ``"idpp"`` or ``"linear"``.
     neb_settings
-        Overrides of :class:`ionflow.core.neb.engine.NebSettings` (``fmax``, ``max_steps``,
-        ``optimizer``, ``climb``, ``relax_endpoints``, ...).
+        :class:`ionflow.core.neb.engine.NebSettings` (``fmax``, ``max_steps``, ``optimizer``,
+        ``climb``, ``relax_endpoints``, ...); a dict of its fields is accepted. ``fmax``
+        defaults to ``IONFLOW_NEB_FMAX``.
     checkpoint_dir
         Directory for band checkpoints (``None``: none). Give a path that outlives the job's
         launch directory (e.g. on scratch): a job killed at its wall-time limit and rerun
         continues its band instead of starting over.
+    progress
+        Show band progress (a bar on a terminal, log lines otherwise).
     worker
         Kind of worker the job needs (``"gpu"``: MLIP work).
+
+    Examples
+    --------
+    The settings of every NEB job of a flow can be changed after the flow is made:
+
+    >>> from ionflow.flows import ScreenHopsFlow
+    >>> flow = ScreenHopsFlow().make(structure)  # doctest: +SKIP
+    >>> flow.update_maker_kwargs(  # doctest: +SKIP
+    ...     {"_set": {"n_images": 5, "neb_settings->fmax": 0.1}},
+    ...     dict_mod=True,
+    ...     class_filter=MLIPNebMaker,
+    ... )
     """
 
     name: str = "mlip neb"
-    model: str | dict = "chgnet"
+    model: str | dict = field(default_factory=default_model)
     n_images: int = 7
     max_gap: float = 1.0
     interpolation: str = "idpp"
-    neb_settings: dict[str, Any] = field(default_factory=dict)
+    neb_settings: NebSettings = field(default_factory=lambda: NebSettings(fmax=default_neb_fmax()))
     checkpoint_dir: str | None = None
+    progress: bool = True
     worker: str = "gpu"
 
     def __post_init__(self) -> None:
-        NebSettings(**self.neb_settings)  # fail early on a bad knob
+        if isinstance(self.neb_settings, dict):
+            self.neb_settings = NebSettings(**self.neb_settings)
+        if self.n_images < 3:
+            raise IonflowInputError(
+                f"n_images must be >= 3 (endpoints included), got {self.n_images}"
+            )
+        if self.interpolation not in ("idpp", "linear"):
+            raise IonflowInputError(
+                f"interpolation must be 'idpp' or 'linear', got {self.interpolation!r}"
+            )
         spec = parse_model_spec(self.model)
         if not isinstance(self.model, str):
             # a plain dict that survives jobflow/monty serialisation unchanged
             self.model = spec.as_dict()
+        if self.checkpoint_dir is not None:
+            self.checkpoint_dir = str(self.checkpoint_dir)
+        check_worker(self.worker)
 
+    @ionflow_job(output_schema=NebDoc, data=["images"], name_suffix=_hop_suffix)
     def make(
         self,
         initial: Structure,
@@ -176,25 +128,116 @@ class MLIPNebMaker(Maker):
         moving_index: int | None = 0,
         hop: dict[str, Any] | None = None,
         unwrap: bool = True,
-    ) -> Job:
-        """Job computing the barrier between ``initial`` and ``final`` (same atom order).
+    ) -> NebDoc:
+        """Relax endpoints, IDPP path, climbing-image NEB; a failure is reported, not raised.
 
-        ``unwrap=True`` puts every atom of ``final`` at its minimum image relative to
-        ``initial`` (for wrapped endpoint files); ionflow's own endpoints are already
-        unwrapped and pass False.
+        Parameters
+        ----------
+        initial, final
+            Endpoint structures, same atom order.
+        moving_index
+            Index of the moving ion (None: found by the largest displacement).
+        hop
+            Hop metadata stored with the result (``hop_id``, labels, length).
+        unwrap
+            Put every atom of ``final`` at its minimum image relative to ``initial`` (for
+            wrapped endpoint files); ionflow's own endpoints are already unwrapped.
+
+        Returns
+        -------
+        NebDoc
+            Barriers, energies, convergence, cost; the band images go to the data store.
         """
-        j = run_mlip_neb(
-            initial,
-            final,
-            model=self.model,
-            neb_settings=self.neb_settings,
-            n_images=self.n_images,
-            max_gap=self.max_gap,
-            interpolation=self.interpolation,
-            moving_index=moving_index,
+        spec = parse_model_spec(self.model)
+        hop_id = (hop or {}).get("hop_id")
+        checkpoint = self._checkpoint(initial, final, hop_id, spec.label)
+        try:
+            result = run_neb(
+                _to_atoms(initial),
+                _to_atoms(final),
+                get_evaluator(spec),
+                self.neb_settings,
+                n_images=self.n_images,
+                max_gap=self.max_gap,
+                interpolation=self.interpolation,
+                moving_index=moving_index,
+                unwrap=unwrap,
+                progress=self.progress,
+                checkpoint=checkpoint,
+            )
+        except ModelLoadError as exc:  # reported per hop: the screen goes on and says why
+            logger.error("NEB of %s: %s", hop_id or initial.composition.reduced_formula, exc)
+            return self._failure(initial, hop, spec.label, exc)
+        except IonflowInputError:
+            raise
+        except Exception as exc:
+            logger.exception("NEB of %s failed", hop_id or initial.composition.reduced_formula)
+            return self._failure(initial, hop, spec.label, exc)
+        if checkpoint is not None and result.converged:
+            checkpoint.unlink(missing_ok=True)  # the band is in the store now
+        return self._document(result, initial, hop, spec.label)
+
+    def _failure(self, initial: Structure, hop: dict | None, label: str, exc: Exception) -> NebDoc:
+        """The document of a hop whose NEB could not run or crashed."""
+        return NebDoc(
+            hop_id=(hop or {}).get("hop_id"),
+            formula=initial.composition.formula,
+            model=label,
+            barrier_forward_eV=None,
+            barrier_reverse_eV=None,
+            converged=False,
+            failure_reason=f"{type(exc).__name__}: {exc}",
+            n_images=0,
+            settings=self.neb_settings.__dict__.copy(),
             hop=hop,
-            unwrap=unwrap,
-            checkpoint_dir=None if self.checkpoint_dir is None else str(self.checkpoint_dir),
         )
-        j.name = f"{self.name} {hop['hop_id']}" if hop and hop.get("hop_id") else self.name
-        return route(j, self.worker)
+
+    def _checkpoint(
+        self, initial: Structure, final: Structure, hop_id: str | None, label: str
+    ) -> Path | None:
+        """The band checkpoint of this calculation (one rule for MD and NEB)."""
+        if self.checkpoint_dir is None:
+            return None
+        key = {
+            "initial": initial,
+            "final": final,
+            "model": label,
+            "n_images": self.n_images,
+            "max_gap": self.max_gap,
+            "interpolation": self.interpolation,
+            **{k: getattr(self.neb_settings, k) for k in _BAND_KEYS},
+        }
+        name = f"{initial.composition.reduced_formula}_{hop_id or 'neb'}_{label}"
+        return checkpoint_path(self.checkpoint_dir, "neb", name, key)
+
+    def _document(
+        self, result: NebResult, initial: Structure, hop: dict | None, label: str
+    ) -> NebDoc:
+        """The stored document of a finished band."""
+        hop_id = (hop or {}).get("hop_id")
+        summary = result.summary()
+        for key in ("barrier_forward_eV", "barrier_reverse_eV"):
+            if not np.isfinite(summary[key]):
+                summary[key] = None
+        logger.info(
+            "hop %s: forward %s eV, reverse %s eV, converged=%s, %d force calls, %.0f s",
+            hop_id or initial.composition.reduced_formula,
+            _fmt(summary["barrier_forward_eV"]),
+            _fmt(summary["barrier_reverse_eV"]),
+            summary["converged"],
+            summary["force_calls"],
+            summary["wall_time_s"],
+        )
+        return NebDoc(
+            hop_id=hop_id,
+            formula=initial.composition.formula,
+            model=label,
+            settings=result.settings,
+            hop=hop,
+            images=NebImages(
+                positions=result.positions.astype(np.float32).tolist(),
+                numbers=result.numbers.tolist(),
+                cell=result.cell.tolist(),
+            ),
+            **summary,
+        )

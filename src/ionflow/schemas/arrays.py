@@ -59,6 +59,7 @@ class PackedArray(BaseModel):
         )
 
     def unpack(self) -> np.ndarray:
+        """The array, decoded (delta decoding and dequantisation undone)."""
         raw = zlib.decompress(base64.b64decode(self.data))
         if self.encoding == "raw":
             return np.frombuffer(raw, dtype=np.dtype(self.dtype)).reshape(self.shape).copy()
@@ -69,6 +70,7 @@ class PackedArray(BaseModel):
 
     @property
     def nbytes_stored(self) -> int:
+        """Bytes of the stored (compressed, base64) payload."""
         return len(self.data)
 
 

@@ -1,4 +1,7 @@
-"""Documents of the hop screen: enumeration, one NEB per hop, and the screen summary."""
+"""Documents of the hop screen: the enumeration and the screen summary.
+
+The per-hop NEB document lives in :mod:`ionflow.schemas.neb` (re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -54,40 +57,13 @@ class HopEnumerationDoc(BaseModel):
     supercell_min_length_A: float
     symprec: float | None = Field(None, description="Symmetry tolerance (Å) of the site search")
     n_sites_supercell: int | None = None
-
-
-class NebImages(BaseModel):
-    """Band geometry, kept in the ``data`` store."""
-
-    positions: list = Field(description="(n_images, n_atoms, 3) Å, float32")
-    numbers: list[int]
-    cell: list[list[float]]
-
-
-class NebDoc(BaseModel):
-    """Output of :class:`~ionflow.jobs.neb.MLIPNebMaker` for one hop."""
-
-    hop_id: str | None = None
-    formula: str | None = None
-    model: str
-    barrier_forward_eV: float | None
-    barrier_reverse_eV: float | None
-    converged: bool
-    failure_reason: str | None = None
-    ts_index: int | None = None
-    n_images: int
-    energies_eV: list[float] = Field(default_factory=list)
-    relative_energies_eV: list[float] = Field(default_factory=list)
-    n_steps: int = 0
-    force_calls: int = 0
-    endpoint_force_calls: int = 0
-    band_force_calls: int = 0
-    max_force_eV_A: float | None = None
-    wall_time_s: float = 0.0
-    endpoints_converged: bool | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
-    hop: dict[str, Any] | None = Field(None, description="Hop metadata (labels, length)")
-    images: NebImages | None = None
+    supercell_min_width_A: float | None = Field(
+        None, description="Narrowest distance between periodic images of a vacancy (Å)"
+    )
+    skipped_hops: list[str] = Field(
+        default_factory=list, description="Hops left out by max_hop_length, with lengths"
+    )
+    warnings: list[str] = Field(default_factory=list)
 
 
 class HopResultRow(BaseModel):
@@ -124,3 +100,17 @@ class HopScreenDoc(BaseModel):
     n_hops: int
     n_converged: int
     n_failed: int
+    warnings: list[str] = Field(default_factory=list, description="From the enumeration")
+
+
+from ionflow.schemas.neb import NebDoc, NebImages  # noqa: E402  (documents of earlier versions)
+
+__all__ = [
+    "HopDoc",
+    "HopEnumerationDoc",
+    "HopResultRow",
+    "HopScreenDoc",
+    "NebDoc",
+    "NebImages",
+    "SiteDoc",
+]
