@@ -1,0 +1,1 @@
+"""Fine-tuning: datasets, selection of configurations, and the CHGNet / MACE backends."""
