@@ -1,1 +1,4 @@
-"""DFT labelling: label parsing and the fake VASP used in tests (input sets and custodian come from atomate2)."""
+"""DFT labelling: label parsing and the fake VASP used in tests.
+
+Input sets and custodian come from atomate2.
+"""
