@@ -9,12 +9,20 @@ A checkpoint carries a fingerprint of what it belongs to: the species, the cell,
 endpoint positions, the model and the band settings that change the answer. Loading it for a
 different calculation raises :class:`~ionflow.core.errors.IonflowInputError` instead of silently
 continuing a different band, and nothing is overwritten in that case.
+
+A continued run (:func:`ionflow.core.neb.engine.run_neb` with an existing checkpoint) does not
+relax the endpoints again, starts the band from the saved positions, and counts the earlier
+steps, force calls and wall time (the step limit included). The optimiser starts afresh
+(ODE12r re-estimates its step size; FIRE its velocities), so a continued band can take a few
+more steps than an uninterrupted one; with ODE12r the step limit counts accepted steps of
+earlier runs (rejected trial steps are not carried over).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +34,7 @@ from ionflow.core.npz import read_npz, write_npz
 
 if TYPE_CHECKING:
     from ase import Atoms
+    from ase.mep import NEB
 
 FORMAT_VERSION = 1
 
@@ -76,6 +85,7 @@ class BandCheckpoint:
         return float(np.max(self.band_energies) - self.band_energies[0])
 
     def save(self, path: str | Path) -> None:
+        """Write the checkpoint to ``path`` (atomically)."""
         arrays = {
             "end_positions": self.end_positions,
             "end_energies": self.end_energies,
@@ -99,6 +109,7 @@ class BandCheckpoint:
 
     @classmethod
     def load(cls, path: str | Path, expected_fingerprint: str | None = None) -> BandCheckpoint:
+        """Read a checkpoint; raises when it belongs to another fingerprint (when given)."""
         path = Path(path)
         try:
             arrays, meta = read_npz(path)
@@ -131,3 +142,49 @@ class BandCheckpoint:
             band_energies=arrays.get("band_energies"),
             residual=meta.get("residual"),
         )
+
+
+class CheckpointWriter:
+    """Writes a :class:`BandCheckpoint` every ``every`` band steps (and at the end).
+
+    Parameters
+    ----------
+    path
+        Checkpoint file.
+    state
+        The state to update and write; its counters are those of earlier runs.
+    every
+        Band steps between two writes.
+    """
+
+    def __init__(self, path: Path, state: BandCheckpoint, every: int) -> None:
+        self.path = path
+        self.state = state
+        self.every = max(int(every), 1)
+        self._t0 = time.perf_counter()
+        self._wall_before = state.wall_time_s
+
+    def wall(self) -> float:
+        """Wall time of this calculation so far, earlier runs included (s)."""
+        return self._wall_before + time.perf_counter() - self._t0
+
+    def save(self) -> None:
+        """Write the state now."""
+        self.state.wall_time_s = self.wall()
+        self.state.save(self.path)
+
+    def band_step(self, step: int, neb: NEB, prior_calls: int, force: bool = False) -> None:
+        """Record the band after ``step`` (written every ``every`` steps, or when ``force``)."""
+        if not force and step % self.every:
+            return
+        self.state.band_positions = np.array([im.positions for im in neb.images])
+        try:
+            self.state.band_energies = np.array(
+                [im.get_potential_energy() for im in neb.images], dtype=float
+            )
+            self.state.residual = float(neb.get_residual())
+        except Exception:  # energies not known at these positions (e.g. before any step)
+            self.state.band_energies, self.state.residual = None, None
+        self.state.n_steps = int(step)
+        self.state.band_force_calls = prior_calls + int(getattr(neb, "n_evaluations", 0))
+        self.save()

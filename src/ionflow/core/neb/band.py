@@ -1,0 +1,274 @@
+"""The band: ASE NEB images evaluated together by one shared evaluator, and its optimiser loop.
+
+The band is ASE's :class:`~ase.mep.NEB` (improved tangent, climbing image), so the spring and
+tangent physics are the ones users already trust. What ionflow changes is how forces reach it:
+
+- all moving images that changed since the last step are evaluated in one call of the shared
+  :class:`~ionflow.mlip.Evaluator` (one batched graph on a GPU), energy and forces only;
+- images whose positions did not change are not evaluated again (with ``dynamic`` relaxation
+  an image that is converged is frozen, DyNEB-style, and costs nothing);
+- no model copies per image, no stress, no magnetic moments.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.mep import NEB
+
+from ionflow.core.errors import IonflowInputError
+from ionflow.core.neb.progress import BandProgress
+from ionflow.core.neb.result import NebResult, RelaxResult
+from ionflow.core.neb.settings import NebSettings, make_optimizer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ase import Atoms
+
+    from ionflow.core.neb.checkpoint import CheckpointWriter
+    from ionflow.mlip.models import Evaluator
+
+logger = logging.getLogger(__name__)
+
+
+class BatchedNEB(NEB):
+    """ASE NEB whose changed moving images are evaluated together by one shared evaluator."""
+
+    def __init__(self, images: list[Atoms], evaluator: Evaluator, **kwargs: Any) -> None:
+        for image in images:
+            image.calc = None
+        super().__init__(images, allow_shared_calculator=True, **kwargs)
+        self.evaluator = evaluator
+        self.n_evaluations = 0
+        self._last: dict[int, np.ndarray] = {}
+
+    def set_endpoint(self, index: int, energy: float, forces: np.ndarray) -> None:
+        """Fix the energy and forces of endpoint ``index`` (0 or -1)."""
+        image = self.images[index]
+        image.calc = SinglePointCalculator(image, energy=energy, forces=forces)
+
+    def _refresh(self) -> None:
+        todo = []
+        for i in range(1, self.nimages - 1):
+            pos = self.images[i].positions
+            last = self._last.get(i)
+            if last is None or not np.array_equal(last, pos) or self.images[i].calc is None:
+                todo.append(i)
+        if not todo:
+            return
+        preds = self.evaluator.evaluate([self.images[i] for i in todo])
+        self.n_evaluations += len(todo)
+        for i, pred in zip(todo, preds):
+            image = self.images[i]
+            image.calc = SinglePointCalculator(image, energy=pred.energy, forces=pred.forces)
+            self._last[i] = image.positions.copy()
+
+    def get_forces(self) -> np.ndarray:
+        """NEB forces, evaluating the moving images that changed (one batched call)."""
+        self._refresh()
+        return super().get_forces()
+
+
+@dataclass
+class _Loop:
+    """Where the band loop stands (shared by the optimiser drivers)."""
+
+    neb: BatchedNEB
+    settings: NebSettings
+    progress: BandProgress
+    checkpoint: CheckpointWriter | None
+    prior_steps: int
+    prior_calls: int
+    n_steps: int = 0
+    residual: float = float("inf")
+    converged: bool = False
+    failure: str | None = None
+
+    @property
+    def steps_left(self) -> int:
+        return self.settings.max_steps - self.prior_steps
+
+    def observe(self, step: int) -> float:
+        """Report band step ``step`` (progress, checkpoint); returns the residual."""
+        res = float(self.neb.get_residual())
+        self.progress.update(step, res, self.neb)
+        if self.checkpoint is not None:
+            self.checkpoint.band_step(step, self.neb, self.prior_calls)
+        return res
+
+
+def _build_band(images: list[Atoms], evaluator: Evaluator, settings: NebSettings) -> BatchedNEB:
+    if len(images) < 3:
+        raise IonflowInputError(f"A band needs at least 3 images, got {len(images)}")
+    n_atoms = len(images[0])
+    if any(len(im) != n_atoms for im in images):
+        raise IonflowInputError("All NEB images must have the same number of atoms")
+    neb = BatchedNEB(
+        images,
+        evaluator,
+        k=settings.spring_constant,
+        climb=settings.climb,
+        method=settings.method,
+    )
+    if settings.dynamic and settings.optimizer == "fire":
+        neb.dynamic_relaxation = True
+        neb.fmax = settings.fmax
+        neb.scale_fmax = 0.0
+    return neb
+
+
+def _set_endpoints(
+    neb: BatchedNEB,
+    evaluator: Evaluator,
+    endpoint_results: tuple[RelaxResult, RelaxResult] | None,
+) -> int:
+    """Give the band its endpoint energies/forces; returns the force calls this took."""
+    calls = 0
+    for idx, known in ((0, 0), (-1, 1)):
+        if endpoint_results is not None:
+            res = endpoint_results[known]
+            neb.set_endpoint(idx, res.energy, res.forces)
+        else:
+            pred = evaluator.evaluate([neb.images[idx]])[0]
+            calls += 1
+            neb.set_endpoint(idx, pred.energy, pred.forces)
+    return calls
+
+
+def _run_ode(loop: _Loop, opt: Any) -> None:
+    """ODE12r: ASE's NEB optimiser has no step generator, so its steps are observed."""
+    neb, settings = loop.neb, loop.settings
+    opt.attach(lambda: loop.observe(loop.prior_steps + int(opt.nsteps) + 1), interval=1)
+    if loop.steps_left > 0:
+        finished = bool(opt.run(fmax=settings.fmax, steps=loop.steps_left))
+        loop.n_steps = loop.prior_steps + int(getattr(opt, "nsteps", 0))
+    else:
+        neb.get_forces()
+        finished, loop.n_steps = False, loop.prior_steps
+    loop.residual = float(neb.get_residual())
+    # ode12r can return at its step limit without raising: judge by the residual
+    loop.converged = finished and loop.residual <= settings.fmax
+    if not np.all(np.isfinite(neb.energies)):
+        loop.failure = "non-finite energy in the band"
+
+
+def _run_stepwise(loop: _Loop, opt: Any) -> None:
+    """Optimisers with ``irun`` (FIRE, BFGS, LBFGS, MDMin): one observed step at a time."""
+    loop.n_steps = loop.prior_steps
+    for conv in opt.irun(fmax=loop.settings.fmax, steps=max(loop.steps_left, 0)):
+        loop.n_steps = loop.prior_steps + int(opt.nsteps)
+        loop.residual = loop.observe(loop.n_steps)
+        if not np.all(np.isfinite(loop.neb.energies)):
+            loop.failure = "non-finite energy in the band"
+            break
+        loop.converged = bool(conv)
+        if loop.converged:
+            break
+
+
+def _band_result(
+    loop: _Loop,
+    endpoint_calls: int,
+    moving_index: int | None,
+    wall_time_s: float,
+) -> NebResult:
+    neb = loop.neb
+    energies = [float(im.get_potential_energy()) for im in neb.images]
+    e = np.array(energies)
+    ts = int(np.argmax(e)) if np.all(np.isfinite(e)) else 0
+    return NebResult(
+        energies=energies,
+        positions=np.array([im.positions for im in neb.images]),
+        numbers=np.array(neb.images[0].numbers),
+        cell=np.array(neb.images[0].cell[:]),
+        barrier_forward=float(e[ts] - e[0]),
+        barrier_reverse=float(e[ts] - e[-1]),
+        ts_index=ts,
+        converged=loop.converged and loop.failure is None,
+        n_steps=loop.n_steps,
+        force_calls=neb.n_evaluations + loop.prior_calls + endpoint_calls,
+        endpoint_force_calls=endpoint_calls,
+        band_force_calls=neb.n_evaluations + loop.prior_calls,
+        max_force=loop.residual,
+        wall_time_s=wall_time_s,
+        failure_reason=loop.failure,
+        moving_index=moving_index,
+        settings=loop.settings.__dict__.copy(),
+    )
+
+
+def run_neb_band(
+    images: Sequence[Atoms],
+    evaluator: Evaluator,
+    settings: NebSettings | None = None,
+    *,
+    endpoint_results: tuple[RelaxResult, RelaxResult] | None = None,
+    moving_index: int | None = None,
+    progress: bool | Callable[[int, float], None] = False,
+    checkpoint: CheckpointWriter | None = None,
+) -> NebResult:
+    """Optimise a band whose endpoints are already final (relaxed or fixed by the caller).
+
+    Parameters
+    ----------
+    images
+        The initial band, endpoints included (e.g. from IDPP interpolation).
+    evaluator
+        Shared model evaluator.
+    settings
+        NEB settings; defaults are those of :class:`NebSettings`.
+    endpoint_results
+        Energies/forces of the endpoints when already known (saves two force calls).
+    moving_index
+        Index of the migrating ion (recorded only).
+    progress
+        ``True`` shows a step counter (residual, barrier estimate) when stderr is a terminal;
+        a callable receives ``(step, residual)`` each step. Without a counter, progress goes
+        to :mod:`logging` (INFO) every few steps or seconds (:mod:`ionflow.core.neb.progress`).
+    checkpoint
+        Writer of band checkpoints (set up by :func:`~ionflow.core.neb.engine.run_neb`); its
+        counters of earlier steps, force calls and wall time are added to this run's, and
+        ``max_steps`` counts them too.
+
+    Returns
+    -------
+    NebResult
+        The band, its barriers and counters; a failure (model error, non-finite energy, step
+        limit) is reported in ``failure_reason``, never raised.
+    """
+    settings = settings or NebSettings()
+    t0 = time.perf_counter()
+    state = checkpoint.state if checkpoint else None
+    prior_steps = state.n_steps if state else 0
+    prior_calls = state.band_force_calls if state else 0
+    prior_wall = state.wall_time_s if state else 0.0
+    neb = _build_band([im.copy() for im in images], evaluator, settings)
+    endpoint_calls = _set_endpoints(neb, evaluator, endpoint_results)
+
+    opt = make_optimizer(settings.optimizer, neb)
+    reporter = BandProgress(
+        progress, fmax=settings.fmax, prior_steps=prior_steps, prior_calls=prior_calls
+    )
+    reporter.start(neb, settings.optimizer, settings.max_steps, prior_steps)
+    loop = _Loop(neb, settings, reporter, checkpoint, prior_steps, prior_calls)
+    try:
+        (_run_ode if settings.optimizer == "ode" else _run_stepwise)(loop, opt)
+    except Exception as exc:  # a model or optimiser error fails this hop, not the screen
+        loop.failure = f"{type(exc).__name__}: {exc}"
+        logger.exception("NEB failed")
+
+    if checkpoint is not None:
+        checkpoint.band_step(loop.n_steps, neb, prior_calls, force=True)
+    if loop.failure is None and not loop.converged:
+        loop.failure = (
+            f"not converged: max force {loop.residual:.3f} eV/Å > fmax {settings.fmax} "
+            f"after {loop.n_steps} steps"
+        )
+    reporter.finish(neb, loop.n_steps, loop.residual, loop.failure)
+    return _band_result(loop, endpoint_calls, moving_index, prior_wall + time.perf_counter() - t0)
