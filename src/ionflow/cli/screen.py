@@ -1,0 +1,97 @@
+"""``ionflow screen``: the MLIP-NEB barrier of every inequivalent hop, run on the store."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ionflow.cli.common import (
+    add_command,
+    add_json_option,
+    add_neb_options,
+    add_structure_options,
+    check_model,
+    configure_torch,
+    neb_settings,
+    print_json,
+    run_on_store,
+)
+from ionflow.errors import IonflowError
+
+if TYPE_CHECKING:
+    import argparse
+    from typing import TextIO
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``ionflow screen``."""
+    parser = add_command(
+        subparsers,
+        "screen",
+        "MLIP-NEB barrier of every inequivalent hop",
+        run,
+        description="The hop screen flow, run locally on the store: sites and hops, vacancy "
+        "endpoints, climbing-image NEB per hop, barrier table and percolation barriers. Exit "
+        "status 1 when a hop failed (every hop's result is printed first).",
+    )
+    add_structure_options(parser)
+    add_neb_options(parser)
+    add_json_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Screen the hops of ``args.structure``; exit status 1 when a hop failed."""
+    check_model(args.model)
+
+    from ionflow.core.hops import normalize_species, validate_structure
+    from ionflow.core.io import read_structure
+    from ionflow.flows import ScreenHopsFlow
+    from ionflow.jobs import HopEnumerationMaker, MLIPNebMaker
+    from ionflow.store import output_as_dict
+
+    structure = read_structure(args.structure)
+    species = normalize_species(args.species)
+    validate_structure(structure, species)
+    configure_torch(args.threads)
+    flow = ScreenHopsFlow(
+        enumeration_maker=HopEnumerationMaker(
+            species=species, supercell_min_length=args.supercell_min, symprec=args.symprec
+        ),
+        neb_maker=MLIPNebMaker(
+            model=args.model,
+            n_images=args.n_images,
+            neb_settings=neb_settings(args),
+            checkpoint_dir=args.checkpoint_dir,
+        ),
+    ).make(structure)
+    logger.info("Screening %s hops with %s", structure.composition.reduced_formula, args.model)
+    store = run_on_store(flow)
+    doc = output_as_dict(store, flow.output.uuid)
+    if not isinstance(doc, dict) or "hops" not in doc:
+        raise IonflowError("the screen produced no summary; see the log above for the failure")
+    doc.pop("structure", None)
+    if args.json:
+        print_json(doc, args.stdout)
+    else:
+        print_screen(doc, args.stdout)
+    return 0 if doc["n_failed"] == 0 else 1
+
+
+def print_screen(doc: dict[str, Any], out: TextIO) -> None:
+    """The barrier table of one screen summary, its lowest and percolation barriers."""
+    from ionflow.core.neb.summary import format_barrier_table
+
+    print(
+        f"\n{doc['reduced_formula']} ({doc['formula']}), {doc['species']} hops, {doc['model']}",
+        file=out,
+    )
+    print(format_barrier_table(doc["hops"]), file=out)
+    low = doc.get("lowest_barrier_eV")
+    lowest = f"{low:.3f} eV ({doc['lowest_barrier_hop']})" if low is not None else "none"
+    print(f"lowest barrier: {lowest}", file=out)
+    perc = doc.get("percolation_barriers_eV") or {}
+    parts = [f"{k} {v:.3f} eV" if v is not None else f"{k} none" for k, v in sorted(perc.items())]
+    print("percolation barriers: " + ", ".join(parts), file=out)
+    print(f"{doc['n_converged']}/{doc['n_hops']} hops converged", file=out)

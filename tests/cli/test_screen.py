@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+EMT = '{"@module": "ase.calculators.emt", "@callable": "EMT"}'
+
+
+def _run(args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "ionflow.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_screen_persists_and_results_reads_it_in_another_process(cu_fcc, tmp_path, store_dir):
+    path = tmp_path / "Cu.cif"
+    cu_fcc.to(filename=str(path))
+    env = dict(os.environ)
+    screen = _run(
+        ["screen", str(path), "--species", "Cu", "--model", EMT, "--supercell-min", "7", "--json"],
+        env=env,
+    )
+    assert screen.returncode == 0, screen.stderr[-3000:]
+    doc = json.loads(screen.stdout)
+    hop = doc["hops"][0]
+    assert hop["converged"] is True
+    assert {"barrier_forward_eV", "barrier_reverse_eV", "converged"} <= set(hop)
+    assert "Traceback" not in screen.stderr
+    res = _run(["results", "--formula", "Cu", "--json"], env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    found = json.loads(res.stdout)
+    assert found["n_results"] == 1
+    assert found["results"][0]["hops"][0]["barrier_forward_eV"] == pytest.approx(
+        hop["barrier_forward_eV"]
+    )
+    table = _run(["results", "--formula", "Cu"], env=env)
+    assert table.returncode == 0, table.stderr[-3000:]
+    assert "hops converged" in table.stdout
+    none = _run(["results", "--formula", "Li2O"], env=env)
+    assert "No hop screens" in none.stdout
+
+
+def test_results_rejects_a_bad_formula(store_dir, capsys):
+    from ionflow.cli.main import main
+
+    assert main(["results", "--formula", "Xx9!"]) == 2
+    assert "formula" in capsys.readouterr().err
