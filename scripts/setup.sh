@@ -1,12 +1,43 @@
 #!/usr/bin/env bash
-# Create .venv with the CPU build of torch first (an unpinned torch pulls a multi-GB CUDA
-# build), then ionflow and the extras named in $IONFLOW_EXTRAS.
+# Create .venv with torch first, then ionflow and the extras named in $IONFLOW_EXTRAS.
+#
+# torch comes first because an unpinned one pulls PyPI's default Linux x86_64 wheel, a
+# multi-GB CUDA build. Environment variables:
+#
+#   PYTHON                   interpreter that creates .venv (default: python3)
+#   IONFLOW_TORCH_VERSION    torch version (default: 2.13.0)
+#   IONFLOW_TORCH_INDEX_URL  wheel index torch is installed from, e.g.
+#                            https://download.pytorch.org/whl/cu126 for a CUDA 12.6 build.
+#                            Unset: a torch wheel of that version in pip's local find-links
+#                            (PIP_FIND_LINKS, pip.conf) is used if there is one; otherwise, on
+#                            Linux x86_64, PyTorch's CPU index
+#                            https://download.pytorch.org/whl/cpu; elsewhere PyPI, whose
+#                            macOS and Linux aarch64 wheels are CPU builds.
+#   IONFLOW_EXTRAS           extras of ionflow to install, e.g. "sevennet,atomate2"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+TORCH="torch==${IONFLOW_TORCH_VERSION:-2.13.0}"
+CPU_INDEX=https://download.pytorch.org/whl/cpu
+
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q "torch==${IONFLOW_TORCH_VERSION:-2.13.0}"
+pip_install() { .venv/bin/python -m pip install -q "$@"; }
+pip_install --upgrade pip
+
+if [ -n "${IONFLOW_TORCH_INDEX_URL:-}" ]; then
+    echo "setup: $TORCH from $IONFLOW_TORCH_INDEX_URL" >&2
+    pip_install --index-url "$IONFLOW_TORCH_INDEX_URL" "$TORCH"
+elif pip_install --no-index --no-deps "$TORCH" 2>/dev/null; then
+    echo "setup: $TORCH already installed or from a local wheel" >&2
+    pip_install "$TORCH"  # its dependencies, from the usual indexes
+elif [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ]; then
+    echo "setup: $TORCH, CPU build, from $CPU_INDEX (set IONFLOW_TORCH_INDEX_URL for another)" >&2
+    pip_install --index-url "$CPU_INDEX" "$TORCH"
+else
+    echo "setup: $TORCH from PyPI" >&2
+    pip_install "$TORCH"
+fi
+
 .venv/bin/python -m pip install -q -e ".${IONFLOW_EXTRAS:+[$IONFLOW_EXTRAS]}"
