@@ -46,7 +46,7 @@ IGNORED_WARNINGS: tuple[tuple[type[Warning], str], ...] = (
 
 # ---------------------------------------------------------------------------- options
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``--help`` with every option's default, unless its help text has its own ``(default ...)``."""
+    """``--help`` showing every option's default, unless its help says ``(default ...)``."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         supercell_min_length=args.supercell_min,
         mobile_species=args.species,
         md_maker=MLIPMDMaker(model=args.model, md_settings=_md_settings(args)),
-        diffusion_maker=DiffusionAnalysisMaker(n_segments=args.segments),
+        diffusion_maker=DiffusionAnalysisMaker(settings={"n_segments": args.segments}),
         arrhenius_maker=ArrheniusMaker(
             T_extrapolate=args.T_extrapolate, t_max=args.fit_t_max, plot_dir=str(plot_dir)
         ),
