@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ionflow.jobs.diffusion import ArrheniusMaker, DiffusionAnalysisMaker
 from ionflow.jobs.hops import HopEnumerationMaker
+from ionflow.jobs.label import TeacherLabelMaker, VaspStaticLabelMaker
 from ionflow.jobs.md import MLIPMDMaker
 from ionflow.jobs.neb import MLIPNebMaker
 
@@ -13,4 +14,6 @@ __all__ = [
     "HopEnumerationMaker",
     "MLIPMDMaker",
     "MLIPNebMaker",
+    "TeacherLabelMaker",
+    "VaspStaticLabelMaker",
 ]
