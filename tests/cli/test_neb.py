@@ -92,4 +92,68 @@ def test_neb_rejects_mismatched_endpoints(cu_fcc, tmp_path, capsys):
     big = cu_fcc * (2, 1, 1)
     big.to(filename=str(tmp_path / "b.vasp"))
     assert main(["neb", str(tmp_path / "a.vasp"), str(tmp_path / "b.vasp")]) == 2
-    assert "same vacancy supercell" in capsys.readouterr().err
+    assert "differ in atom count" in capsys.readouterr().err
+
+
+def _endpoints(cu_fcc):
+    from ionflow.core.hops import build_vacancy_endpoints, enumerate_hops
+
+    hop = enumerate_hops(cu_fcc, "Cu", symprec=0.1)[0]
+    return build_vacancy_endpoints(cu_fcc, hop, min_length=7.0).to_ase()
+
+
+def _write(atoms, path):
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    AseAtomsAdaptor.get_structure(atoms).to(filename=str(path))
+    return str(path)
+
+
+def test_a_permuted_end_state_gives_the_ordered_barrier(cu_fcc, tmp_path, store_dir, capsys):
+    """Files from other tools list atoms in another order: matched, not interpolated across."""
+    import numpy as np
+
+    a, b = _endpoints(cu_fcc)
+    perm = np.random.default_rng(1).permutation(len(b))
+    ini = _write(a, tmp_path / "ini.vasp")
+    ordered = _write(b, tmp_path / "fin.vasp")
+    permuted = _write(b[perm], tmp_path / "fin_permuted.vasp")
+    assert main(["neb", ini, ordered, "--model", EMT, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["hops"][0]
+    assert main(["neb", ini, permuted, "--model", EMT, "--json"]) == 0
+    captured = capsys.readouterr()
+    second = json.loads(captured.out)["hops"][0]
+    assert "reordered" in captured.err
+    assert second["barrier_forward_eV"] == pytest.approx(first["barrier_forward_eV"], abs=1e-6)
+    assert second["moving_index"] == first["moving_index"] == 0
+
+
+def test_ambiguous_or_identical_endpoints_exit_2_before_any_model(
+    cu_fcc, tmp_path, store_dir, capsys
+):
+    import time
+
+    import numpy as np
+
+    a, b = _endpoints(cu_fcc)
+    c = b.copy()
+    i = 5
+    j = int(np.argsort(c.get_distances(i, list(range(len(c))), mic=True))[1])
+    vec = c.get_distance(i, j, mic=True, vector=True)
+    perp = np.cross(vec, [0, 0, 1])
+    perp = 0.05 * perp / np.linalg.norm(perp)
+    c.positions[i] = c.positions[i] + 0.5 * vec + perp  # two atoms meet halfway: who is who?
+    c.positions[j] = c.positions[i] - 2 * perp
+    perm = np.random.default_rng(1).permutation(len(c))
+    ini = _write(a, tmp_path / "ini.vasp")
+    ambiguous = _write(c[perm], tmp_path / "ambiguous.vasp")
+    # a model that cannot even be imported: reaching it would be a different error
+    never = '{"@module": "ase.calculators.emt", "@callable": "NoSuchCalculator"}'
+    start = time.perf_counter()
+    assert main(["neb", ini, ambiguous, "--model", never]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot tell which atom" in err
+    assert re.search(r"Cu atoms \d+ and \d+", err)
+    assert main(["neb", ini, ini, "--model", EMT]) == 2
+    assert "identical" in capsys.readouterr().err
+    assert time.perf_counter() - start < 10

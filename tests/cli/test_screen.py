@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from ionflow.cli.main import main
+
 EMT = '{"@module": "ase.calculators.emt", "@callable": "EMT"}'
 
 
@@ -53,3 +55,16 @@ def test_results_rejects_a_bad_formula(store_dir, capsys):
 
     assert main(["results", "--formula", "Xx9!"]) == 2
     assert "formula" in capsys.readouterr().err
+
+
+def test_a_screen_over_max_hops_exits_2_before_any_model(li2mno3, tmp_path, store_dir, capsys):
+    """A P1 cell has N² hops for N distinct sites: the cap is applied before any NEB."""
+    s = li2mno3.copy()
+    for k, i in enumerate(s.indices_from_symbol("Li")):
+        s.translate_sites([i], [0.004 * (k + 1), -0.003 * k, 0.002], frac_coords=True)
+    path = tmp_path / "p1.cif"
+    s.to(filename=str(path))
+    never = '{"@module": "ase.calculators.emt", "@callable": "NoSuchCalculator"}'
+    args = ["screen", str(path), "--symprec", "0.001", "--max-hops", "20", "--model", never]
+    assert main(args) == 2
+    assert "64 hops to compute, more than max_hops = 20" in capsys.readouterr().err

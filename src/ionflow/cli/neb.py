@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from ionflow.cli.common import (
@@ -15,13 +16,13 @@ from ionflow.cli.common import (
     print_json,
     run_on_store,
 )
-from ionflow.errors import IonflowError, IonflowInputError
+from ionflow.errors import IonflowError
 
 if TYPE_CHECKING:
     import argparse
     from typing import TextIO
 
-    from pymatgen.core import Structure
+logger = logging.getLogger(__name__)
 
 #: The NebDoc fields reported per hop.
 ROW_KEYS = (
@@ -46,12 +47,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "neb",
         "barrier between two endpoint structures",
         run,
-        description="Climbing-image NEB between two endpoint files: the same vacancy "
-        "supercell with the same atom order; the moving ion is found by itself and the files "
-        "may be wrapped. Exit status 1 when the band did not converge.",
+        description="Climbing-image NEB between two endpoint files of the same vacancy "
+        "supercell. The final state's atoms may be listed in another order (they are matched "
+        "to the initial state's by minimum-image distance, and refused with the atoms named "
+        "when that is ambiguous) and may be wrapped; the moving ion is found by itself. "
+        "Identical endpoints are refused. Exit status 1 when the band did not converge.",
     )
     parser.add_argument("initial", help="initial state (CIF, POSCAR, extxyz, ...)")
-    parser.add_argument("final", help="final state, same atoms in the same order")
+    parser.add_argument(
+        "final", help="final state: the same atoms, in any order when the matching is unambiguous"
+    )
     parser.add_argument(
         "--moving-index",
         type=int,
@@ -71,16 +76,17 @@ def run(args: argparse.Namespace) -> int:
     check_model(args.model)
 
     from ionflow.core.io import read_structure
-    from ionflow.core.neb.engine import detect_moving_index
+    from ionflow.core.neb import match_endpoints
     from ionflow.jobs import MLIPNebMaker
     from ionflow.store import output_as_dict
 
     initial = read_structure(args.initial)
     final = read_structure(args.final)
-    _check_endpoints(initial, final, args)
-    moving = args.moving_index
-    if moving is None:
-        moving = detect_moving_index(initial, final)
+    # milliseconds, before any model: reorder a permuted final, refuse ambiguous or identical
+    final, detected, match = match_endpoints(initial, final)
+    if match.reordered:
+        logger.warning("%s: %s", args.final, match.describe())
+    moving = args.moving_index if args.moving_index is not None else detected
     configure_torch(args.threads)
     maker = MLIPNebMaker(
         model=args.model,
@@ -101,16 +107,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_row(row, doc["model"], args.stdout)
     return 0 if row["converged"] else 1
-
-
-def _check_endpoints(initial: Structure, final: Structure, args: argparse.Namespace) -> None:
-    if len(initial) != len(final):
-        raise IonflowInputError(
-            f"{args.initial} has {len(initial)} atoms but {args.final} has {len(final)}: "
-            "the endpoints must be the same vacancy supercell"
-        )
-    if [s.specie for s in initial] != [s.specie for s in final]:
-        raise IonflowInputError("the endpoints must list the same species in the same order")
 
 
 def _print_row(row: dict[str, Any], model: Any, out: TextIO) -> None:

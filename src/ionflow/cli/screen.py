@@ -37,6 +37,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "status 1 when a hop failed (every hop's result is printed first).",
     )
     add_structure_options(parser)
+    parser.add_argument(
+        "--max-hops",
+        type=int,
+        default=None,
+        help="refuse (exit 2, before any NEB) a screen with more hops than this "
+        "(default: no cap; above 50 hops a warning states the cost)",
+    )
+    parser.add_argument(
+        "--max-hop-length",
+        type=float,
+        default=None,
+        help="leave out hops longer than this, Å (default: keep all N² hops)",
+    )
     add_neb_options(parser)
     add_json_option(parser)
 
@@ -45,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     """Screen the hops of ``args.structure``; exit status 1 when a hop failed."""
     check_model(args.model)
 
-    from ionflow.core.hops import normalize_species, validate_structure
+    from ionflow.core.hops import enumerate_hops, normalize_species, validate_structure
     from ionflow.core.io import read_structure
     from ionflow.flows import ScreenHopsFlow
     from ionflow.jobs import HopEnumerationMaker, MLIPNebMaker
@@ -54,11 +67,18 @@ def run(args: argparse.Namespace) -> int:
     structure = read_structure(args.structure)
     species = normalize_species(args.species)
     validate_structure(structure, species)
+    enumeration = HopEnumerationMaker(
+        species=species,
+        supercell_min_length=args.supercell_min,
+        symprec=args.symprec,
+        max_hops=args.max_hops,
+        max_hop_length=args.max_hop_length,
+    )
+    # the hop count is known in a second: refuse an over-large screen before any model loads
+    enumeration.select_hops(enumerate_hops(structure, species, symprec=args.symprec))
     configure_torch(args.threads)
     flow = ScreenHopsFlow(
-        enumeration_maker=HopEnumerationMaker(
-            species=species, supercell_min_length=args.supercell_min, symprec=args.symprec
-        ),
+        enumeration_maker=enumeration,
         neb_maker=MLIPNebMaker(
             model=args.model,
             n_images=args.n_images,
@@ -95,3 +115,5 @@ def print_screen(doc: dict[str, Any], out: TextIO) -> None:
     parts = [f"{k} {v:.3f} eV" if v is not None else f"{k} none" for k, v in sorted(perc.items())]
     print("percolation barriers: " + ", ".join(parts), file=out)
     print(f"{doc['n_converged']}/{doc['n_hops']} hops converged", file=out)
+    for warning in doc.get("warnings") or []:
+        print(f"warning: {warning}", file=out)

@@ -94,7 +94,7 @@ def test_to_ase_keeps_unwrapped_positions(li2mno3):
         np.testing.assert_array_equal(atoms_i.positions, endpoints.initial.cart_coords)
         np.testing.assert_array_equal(atoms_f.positions, endpoints.final.cart_coords)
         np.testing.assert_allclose(
-            atoms_f.positions[0] - atoms_i.positions[0], endpoints.hop_vector
+            atoms_f.positions[0] - atoms_i.positions[0], endpoints.hop_vector, atol=1e-12
         )
         assert atoms_i.get_chemical_symbols() == atoms_f.get_chemical_symbols()
         assert atoms_i.info["hop_id"] == hop.hop_id

@@ -477,5 +477,6 @@ def diffusion_coefficient(
         result.enough_hops = verdict.ok
         result.hops_reason = verdict.reason
         if not verdict.ok:
-            logger.warning("T=%s K: %s", temperature, verdict.reason)
+            # the verdict is in the result (and becomes one warning of the Arrhenius report)
+            logger.info("T=%s K: %s", temperature, verdict.reason)
     return result

@@ -341,5 +341,8 @@ def percolation_barriers(
         reached = max(reached, dimension)
         if reached == 3:
             break
-    logger.info("percolation barriers: %s", result)
+    logger.info(
+        "percolation barriers: %s",
+        ", ".join(f"{k} {'none' if v is None else f'{v:.3f} eV'}" for k, v in result.items()),
+    )
     return result
