@@ -261,13 +261,25 @@ def _energy_xml(energy: float, indent: str) -> str:
     )
 
 
+def potcar_titles(kinds: list[str]) -> list[str]:
+    """POTCAR titles per species, from POTCAR (TITEL) or POTCAR.spec (symbols), else PBE."""
+    titles: list[str] = []
+    if Path("POTCAR").exists():
+        for line in Path("POTCAR").read_text().splitlines():
+            if "TITEL" in line and "=" in line:
+                titles.append(line.split("=", 1)[1].strip())
+    elif Path("POTCAR.spec").exists():
+        titles = [f"PAW_PBE {sym.strip()}" for sym in Path("POTCAR.spec").read_text().split()]
+    return titles if len(titles) == len(kinds) else [f"PAW_PBE {s}" for s in kinds]
+
+
 def _atominfo_xml(species: list[str]) -> str:
     kinds = list(dict.fromkeys(species))
+    titles = potcar_titles(kinds)
     atoms = "\n".join(f"   <rc><c>{s:2s}</c><c>{kinds.index(s) + 1:3d}</c></rc>" for s in species)
     types = "\n".join(
-        f"   <rc><c>{species.count(s):4d}</c><c>{s:2s}</c><c>1.0</c><c>1.0</c>"
-        f"<c>  PAW_PBE {s} 01Jan2000</c></rc>"
-        for s in kinds
+        f"   <rc><c>{species.count(s):4d}</c><c>{s:2s}</c><c>1.0</c><c>1.0</c><c>  {title}</c></rc>"
+        for s, title in zip(kinds, titles)
     )
     return (
         f"<atominfo>\n <atoms>{len(species)}</atoms>\n <types>{len(kinds)}</types>\n"
