@@ -195,8 +195,10 @@ class VaspStaticLabelMaker(Maker):
             stop_children_kwargs={"handle_unsuccessful": False},
         )
 
-    # no output_schema here: the job is replaced; its collection job returns the LabelSetDoc
-    @ionflow_job(name_suffix=_n_configs)
+    # No output_schema: the job is replaced; its collection job returns the LabelSetDoc. No
+    # name suffix either: jobflow renames the job's Maker with it, and the statics' names
+    # ("<name> <i> <formula>", matched by reference-file tests) derive from ``self.name``.
+    @ionflow_job
     def make(
         self,
         structures: Sequence[Structure | Atoms],

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_serializer, field_validator, model_validator
 from pymatgen.core import Structure
 
 if TYPE_CHECKING:
@@ -88,6 +88,11 @@ class ConfigLabel(BaseModel):
         if len(values) != 6:
             raise ValueError(f"stress_GPa needs 6 Voigt components or 3x3, got {len(values)}")
         return [float(v) for v in values]
+
+    @field_serializer("structure", when_used="json")
+    def _structure_json(self, structure: Structure) -> dict[str, Any]:
+        """``model_dump(mode="json")`` / ``model_dump_json()``: the Structure's dict."""
+        return structure.as_dict()
 
     @model_validator(mode="after")
     def _shapes(self) -> ConfigLabel:

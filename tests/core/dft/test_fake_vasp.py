@@ -28,6 +28,7 @@ def _entry(structure: Structure, **extra) -> dict:
     return {
         "species": [s.specie.symbol for s in structure],
         "frac_coords": structure.frac_coords.tolist(),
+        "lattice": structure.lattice.matrix.tolist(),
         "energy_eV": -12.5,
         "forces_eV_A": forces,
         "stress_GPa": [1.0, 2.0, 3.0, 0.1, 0.2, 0.3],
@@ -128,6 +129,15 @@ def test_no_label_for_the_configuration_writes_nothing(tmp_path):
     assert result.returncode == 1
     assert "no label" in result.stdout
     assert not (tmp_path / "vasprun.xml").exists()
+
+
+def test_a_strained_cell_is_another_configuration(tmp_path):
+    structure = _structure()
+    strained = structure.copy()
+    strained.apply_strain(0.02)  # same fractional coordinates, another cell
+    labels = write_labels_file(tmp_path / "labels.json", [_entry(structure)], first_run_error=None)
+    _inputs(tmp_path, strained)
+    assert _run(tmp_path, labels).returncode == 1
 
 
 def test_fake_vasp_is_standard_library_only():

@@ -47,6 +47,7 @@ def labels(structure: Structure) -> list[dict]:
         {
             "species": [site.specie.symbol for site in structure],
             "frac_coords": structure.frac_coords.tolist(),
+            "lattice": structure.lattice.matrix.tolist(),
             "energy_eV": -14.25,
             "forces_eV_A": forces,
             "stress_GPa": [0.5, 0.5, 0.5, 0.0, 0.0, 0.0],
@@ -64,7 +65,7 @@ def make_reference(name: str, maker: VaspStaticLabelMaker, structure: Structure)
         write_vasp_input_set(structure, generator, directory=work, potcar_spec=True)
         labels_file = write_labels_file(work / "labels.json", labels(structure), None)
         cmd = fake_vasp_command(labels_file)
-        subprocess.run(cmd, shell=True, cwd=work, check=True, stdout=subprocess.DEVNULL)  # noqa: S602
+        subprocess.run(cmd, shell=True, cwd=work, check=True, stdout=subprocess.DEVNULL)
         for sub, files in (("inputs", INPUTS), ("outputs", OUTPUTS)):
             target = HERE / name / sub
             shutil.rmtree(target, ignore_errors=True)

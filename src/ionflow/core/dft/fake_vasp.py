@@ -28,6 +28,7 @@ Labels file (JSON)::
 
     {"first_run_error": "tet" | null,
      "entries": [{"species": ["Li", ...], "frac_coords": [[x, y, z], ...],
+                  "lattice": [[ax, ay, az], [bx, by, bz], [cx, cy, cz]],  # Å; optional
                   "energy_eV": -12.3, "forces_eV_A": [[fx, fy, fz], ...],
                   "stress_GPa": [xx, yy, zz, yz, xz, xy],   # ASE sign (positive = tensile)
                   "unconverged": false}]}
@@ -123,8 +124,10 @@ def write_labels_file(
     path
         JSON file to write.
     entries
-        One dict per configuration: ``species``, ``frac_coords``, ``energy_eV``,
-        ``forces_eV_A``, ``stress_GPa`` (Voigt, ASE sign), optional ``unconverged``.
+        One dict per configuration: ``species``, ``frac_coords``, ``lattice`` (Å, rows; an
+        entry without one matches any cell of the same fractional coordinates),
+        ``energy_eV``, ``forces_eV_A``, ``stress_GPa`` (Voigt, ASE sign), optional
+        ``unconverged``.
     first_run_error
         ``"tet"``: the first run in every directory fails with the tetrahedron error;
         ``None``: only ``ISMEAR = -5`` with < 4 k-points fails.
@@ -161,12 +164,23 @@ def _frac_distance(a: list[float], b: list[float]) -> float:
     return max(abs((x - y) - round(x - y)) for x, y in zip(a, b))
 
 
+def _same_lattice(a: list[list[float]] | None, b: list[list[float]]) -> bool:
+    if a is None:  # an entry without a lattice matches any cell
+        return True
+    return all(abs(x - y) < _TOL for row_a, row_b in zip(a, b) for x, y in zip(row_a, row_b))
+
+
 def match_entry(
-    entries: list[dict], species: list[str], coords: list[list[float]]
+    entries: list[dict],
+    species: list[str],
+    coords: list[list[float]],
+    lattice: list[list[float]] | None = None,
 ) -> tuple[dict, list[int]] | None:
     """The entry matching a configuration and, per POSCAR atom, the entry's atom index."""
     for entry in entries:
         if sorted(entry["species"]) != sorted(species):
+            continue
+        if lattice is not None and not _same_lattice(entry.get("lattice"), lattice):
             continue
         order: list[int] = []
         used: set[int] = set()
@@ -523,7 +537,7 @@ def run_fake_vasp(labels_file: str | Path, directory: str | Path = ".") -> int:
     if int(float(tags.get("ISMEAR", "1"))) == -5 and n_kpoints < 4:
         return _fail(TET_ERROR)
     lattice, species, coords = read_poscar(Path("POSCAR"))
-    found = match_entry(control.get("entries", []), species, coords)
+    found = match_entry(control.get("entries", []), species, coords, lattice)
     if found is None:
         print(f"fake vasp: no label for this {len(species)}-atom configuration in {labels_file}")
         return 1
