@@ -103,6 +103,16 @@ def run(cmd: list[str], env: dict, cwd: Path, log: Path | None = None, timeout: 
     return proc
 
 
+def reset_launchpad(root: Path, env: dict) -> None:
+    """``lpad reset``, answered as a user would: with the database name."""
+    lpad = [str(BIN / "lpad"), "-l", str(root / "my_launchpad_rendered.yaml"), "reset"]
+    proc = subprocess.run(
+        lpad, env=env, cwd=root, input="ionflow_fw\n", capture_output=True, text=True, timeout=120
+    )
+    (root / "lpad_reset.log").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 def rlaunch(root: Path, env: dict, kind: str, tag: str) -> None:
     """One real ``rlaunch rapidfire`` worker of ``kind``, in its own launch directory."""
     workdir = root / f"launches_{tag}"
@@ -133,12 +143,7 @@ def cluster(tmp_path_factory):
     """The whole run, once: submit, CPU worker, GPU worker, CPU worker, resubmit, results."""
     root = tmp_path_factory.mktemp("cluster")
     env = write_cluster(root)
-    # `lpad reset`, answered as a user would: the database name
-    lpad = [str(BIN / "lpad"), "-l", str(root / "my_launchpad_rendered.yaml"), "reset"]
-    proc = subprocess.run(lpad, env=env, cwd=root, input="ionflow_fw\n", capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
-    (root / "lpad_reset.log").write_text(proc.stdout + proc.stderr)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    reset_launchpad(root, env)
     states = {"submit": submit(root, env)}
     for kind, tag in (("cpu", "cpu1"), ("gpu", "gpu"), ("cpu", "cpu2")):
         rlaunch(root, env, kind, tag)
