@@ -130,11 +130,19 @@ def test_static_maker_composes_atomate2_mp_sets(li2o_primitive, tmp_path):
     assert Incar.from_file(tmp_path / "INCAR")["METAGGA"].lower() == "r2scan"
 
 
-def test_fan_out_names_every_static_uniquely(li2o_primitive):
-    maker = VaspStaticLabelMaker()
-    job = maker.make([li2o_primitive, li2o_primitive.copy()])
+def test_label_jobs_are_routed_and_their_makers_updatable(li2o_primitive):
+    from jobflow import Flow
+
+    job = VaspStaticLabelMaker().make([li2o_primitive, li2o_primitive.copy()])
     assert job.name == "vasp label"
     assert job.config.manager_config["_category"] == "cpu"
+    flow = Flow([job])
+    flow.update_maker_kwargs({"encut": 600}, class_filter=VaspStaticLabelMaker)
+    assert job.maker.encut == 600
+    assert job.maker.static_maker().input_set_generator.user_incar_settings["ENCUT"] == 600
+    teacher = TeacherLabelMaker(model="chgnet").make([li2o_primitive])
+    assert teacher.config.manager_config["_category"] == "gpu"
+    assert teacher.name == "teacher label (1 configurations)"
 
 
 # ----------------------------------------------------------------------------- reference files

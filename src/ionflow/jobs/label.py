@@ -9,6 +9,18 @@ whose ``labels`` are usable (converged) and whose ``failed`` say why the others 
   ``atomate2.vasp.run.run_vasp``, emmet ``TaskDoc`` parsing) and a tolerant collection job.
 - :class:`TeacherLabelMaker` labels the same configurations with any model spec (SevenNet-0,
   CHGNet's r2SCAN weights, a fine-tuned checkpoint), so the loop runs without VASP.
+
+Without VASP or POTCARs (tests, demos): ``write_input_set_kwargs={"potcar_spec": True}``
+writes POTCAR.spec (the symbols) instead of POTCAR, which is all that atomate2's input check,
+custodian's handlers (pymatgen's ``VaspInput.from_directory`` reads a missing POTCAR as None)
+and emmet's parsing need; ``run_vasp_kwargs={"vasp_cmd": fake_vasp_command(labels_file),
+"custodian_kwargs": {"polling_time_step": 0.1, "monitor_freq": 1}}`` runs custodian's real
+handler loop on :mod:`ionflow.core.dft.fake_vasp` in about a second per static (custodian's
+default polling waits 10 s first). A ``PMG_VASP_PSP_DIR`` of fake POTCARs is not needed.
+On a cluster: ``vasp_cmd`` (or atomate2's ``VASP_CMD`` setting) and real POTCARs.
+
+Labels are in VASP's atom order (pymatgen's MP sets sort the sites by electronegativity);
+``source["index"]`` names the configuration each label came from.
 """
 
 from __future__ import annotations
