@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ionflow.settings import IonflowSettings, get_settings
+from ionflow.store.indexes import IndexReport as IndexReport
+from ionflow.store.indexes import ensure_indexes as ensure_indexes
 
 if TYPE_CHECKING:
     from jobflow import JobStore
