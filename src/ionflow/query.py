@@ -373,6 +373,7 @@ def funnel(
     *,
     max_barrier: float = 0.5,
     dimension: int = 3,
+    formula: str | None = None,
     elements: Iterable[str] | None = None,
     model: str | None = None,
 ) -> pd.DataFrame:
@@ -390,7 +391,7 @@ def funnel(
         Percolation barrier threshold (eV).
     dimension
         1, 2 or 3.
-    elements, model
+    formula, elements, model
         As in :func:`screens`.
 
     Returns
@@ -401,7 +402,12 @@ def funnel(
     """
     store = _connected(store)
     found = screens(
-        store, elements=elements, model=model, max_barrier=max_barrier, dimension=dimension
+        store,
+        formula=formula,
+        elements=elements,
+        model=model,
+        max_barrier=max_barrier,
+        dimension=dimension,
     )
     found = found.sort_values(f"percolation_{dimension}D_eV", kind="stable")
     md = conductivity(store, model=model)
