@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ionflow.jobs.diffusion import ArrheniusMaker, DiffusionAnalysisMaker
+from ionflow.jobs.finetune import DatasetMaker, FineTuneMaker, TrainingConfigsMaker
 from ionflow.jobs.hops import HopEnumerationMaker
 from ionflow.jobs.label import TeacherLabelMaker, VaspStaticLabelMaker
 from ionflow.jobs.md import MLIPMDMaker
@@ -10,10 +11,13 @@ from ionflow.jobs.neb import MLIPNebMaker
 
 __all__ = [
     "ArrheniusMaker",
+    "DatasetMaker",
     "DiffusionAnalysisMaker",
+    "FineTuneMaker",
     "HopEnumerationMaker",
     "MLIPMDMaker",
     "MLIPNebMaker",
     "TeacherLabelMaker",
+    "TrainingConfigsMaker",
     "VaspStaticLabelMaker",
 ]

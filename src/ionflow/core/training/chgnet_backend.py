@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from ase import Atoms
 
-__all__ = ["CHECKPOINT_NAME", "CHGNetBackend", "load_chgnet_checkpoint"]
+__all__ = ["CHECKPOINT_NAME", "CHGNetBackend", "fit_energy_reference", "load_chgnet_checkpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +145,63 @@ def _freeze(model: Any, names: Sequence[str]) -> None:
             param.requires_grad = False
 
 
+def fit_energy_reference(model: Any, configs: Sequence[Atoms], batch_size: int = 8) -> dict:
+    """Shift CHGNet's per-element reference energies (``AtomRef``) to the labels' reference.
+
+    Least squares of the per-atom residuals ``(E_label - E_model) / n`` on the element
+    fractions; the shifts are added to the composition model's weights (CHGNet's energies are
+    per atom: ``E/n = sum_Z x_Z w_Z + ...``).
+
+    Parameters
+    ----------
+    model
+        A CHGNet (changed in place).
+    configs
+        Labelled configurations (the training split).
+    batch_size
+        Structures per prediction batch.
+
+    Returns
+    -------
+    dict
+        ``{"shift_eV_atom": {element: shift}, "residual_mae_before", "residual_mae_after"}``
+        (eV/atom).
+    """
+    import torch
+    from ase.data import chemical_symbols
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    labels = check_labelled(configs)
+    graphs = [model.graph_converter(AseAtomsAdaptor.get_structure(a)) for a in configs]
+    with _Quiet():
+        preds = model.predict_graph(graphs, task="e", batch_size=batch_size)
+    preds = preds if isinstance(preds, list) else [preds]
+    n = np.array([len(a) for a in configs], dtype=float)
+    residual = np.array([lab.energy for lab in labels]) / n - np.array(
+        [float(p["e"]) for p in preds]
+    )
+    elements = sorted({int(z) for a in configs for z in a.numbers})
+    fractions = np.array([[np.sum(a.numbers == z) / len(a) for z in elements] for a in configs])
+    shift, *_ = np.linalg.lstsq(fractions, residual, rcond=None)
+    weight = model.composition_model.fc.weight
+    with torch.no_grad():
+        for z, delta in zip(elements, shift):
+            weight[0, z - 1] += float(delta)
+    after = residual - fractions @ shift
+    info = {
+        "shift_eV_atom": {chemical_symbols[z]: float(d) for z, d in zip(elements, shift)},
+        "residual_mae_before": float(np.mean(np.abs(residual))),
+        "residual_mae_after": float(np.mean(np.abs(after))),
+    }
+    logger.info(
+        "energy reference shifted by %s eV/atom: energy MAE %.4f -> %.4f eV/atom",
+        {k: round(v, 4) for k, v in info["shift_eV_atom"].items()},
+        info["residual_mae_before"],
+        info["residual_mae_after"],
+    )
+    return info
+
+
 def _loss(mae: dict[str, float], settings: FineTuneSettings) -> float:
     """Weighted validation loss on MAEs (the early-stopping criterion)."""
     weights = {"e": settings.energy_weight, "f": settings.force_weight, "s": settings.stress_weight}
@@ -227,6 +284,7 @@ class CHGNetBackend(FineTuneBackend):
             curve_png=curve,
             wall_time_s=round(time.perf_counter() - t0, 1),
             n_configs={"train": len(train), "val": len(val), "test": len(test)},
+            reference_shift=run.reference_shift,
         )
         logger.info(
             "CHGNet fine-tune: %d epoch(s), best %d, test MAE %s, %.0f s -> %s",
@@ -283,6 +341,11 @@ class _Run:
         self.model.to(self.trainer.device)
         for param in self.model.composition_model.parameters():
             param.requires_grad = settings.train_composition_model
+        self.reference_shift = (
+            fit_energy_reference(self.model, train, settings.batch_size)
+            if settings.fit_energy_reference
+            else None
+        )
         self.history: dict[str, list[float]] = {}
         self.best_epoch = -1
         self.best_loss = math.inf
@@ -368,6 +431,7 @@ class _Run:
                 "settings": self.settings.as_plain_dict(),
                 "best_epoch": self.best_epoch,
                 "epochs_run": self.epochs_run,
+                "reference_shift": self.reference_shift,
             },
         }
         torch.save(state, path)
