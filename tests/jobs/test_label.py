@@ -164,6 +164,7 @@ def test_reference_inputs_and_outputs(
     assert label.labeller == f"vasp:{functional}"
     assert label.energy_eV == pytest.approx(-14.25)
     assert label.stress_GPa == pytest.approx([0.5, 0.5, 0.5, 0, 0, 0])
+    assert label.stress_vasp_kbar[0][0] == pytest.approx(-5.0)  # vasprun.xml's own value
     assert label.source["kind"] == "neb_image"
     assert label.source["image"] == 3
     assert label.source["index"] == 0
@@ -401,6 +402,7 @@ def test_label_set_keeps_failures_out_of_labels(cu_fcc):
         labeller="x",
     )
     assert good.stress_GPa == [1.0, 2.0, 3.0, 0.0, 0.0, 0.0]
+    assert good.stress_vasp_kbar == [[-10.0, -0.0, -0.0], [-0.0, -20.0, -0.0], [-0.0, -0.0, -30.0]]
     assert good.energy_per_atom_eV == pytest.approx(-0.25)
     unconverged = good.model_copy(update={"converged": False})
     doc = LabelSetDoc(labeller="x", labels=[good, unconverged])  # even if put in labels

@@ -12,8 +12,9 @@ Units and signs
 - ``forces_eV_A``: (n_atoms, 3) in eV/Å, same atom order as ``structure``.
 - ``stress_GPa``: Voigt ``[xx, yy, zz, yz, xz, xy]`` in GPa with **ASE's sign convention**:
   positive = tensile (the cell wants to shrink), ``pressure = -mean(stress[:3])``. VASP prints
-  the opposite sign in kBar: ``stress_GPa = -0.1 * vasp_stress_kBar``. CHGNet's ``StructureData``
-  and MPtrj use VASP's sign in GPa, i.e. ``-stress_GPa`` here.
+  the opposite sign in kBar: ``stress_GPa = -0.1 * vasp_stress_kBar``. CHGNet's
+  ``StructureData(stresses=...)`` takes VASP's stress (3x3, kBar, VASP sign; it multiplies by
+  -0.1 itself, as for MPtrj): give it :attr:`ConfigLabel.stress_vasp_kbar`.
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ class ConfigLabel(BaseModel):
     def ok(self) -> bool:
         """True when this is a usable label: converged, no failure, an energy."""
         return self.converged and self.failure_reason is None and self.energy_eV is not None
+
+    @property
+    def stress_vasp_kbar(self) -> list[list[float]] | None:
+        """The stress as VASP prints it: 3x3, kBar, positive = compressive (CHGNet's input)."""
+        if self.stress_GPa is None:
+            return None
+        xx, yy, zz, yz, xz, xy = (-10.0 * s for s in self.stress_GPa)
+        return [[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]
 
     @property
     def energy_per_atom_eV(self) -> float | None:
