@@ -174,12 +174,26 @@ def load_launchpad(path: str | Path | None = None) -> LaunchPad:
     path = path or fw_config.LAUNCHPAD_LOC
     if not path:
         return LaunchPad()
-    text = Path(path).expanduser().read_text()
-    expanded = os.path.expandvars(text)
-    missing = sorted(set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", expanded)))
+    missing: set[str] = set()
+    spec = _expand_env(yaml.safe_load(Path(path).expanduser().read_text()), missing)
     if missing:
-        raise IonflowInputError(f"{path} needs the environment variables {', '.join(missing)}")
-    return LaunchPad.from_dict(yaml.safe_load(expanded))
+        raise IonflowInputError(
+            f"{path} needs the environment variables {', '.join(sorted(missing))}"
+        )
+    return LaunchPad.from_dict(spec)
+
+
+def _expand_env(value: Any, missing: set[str]) -> Any:
+    """``${VAR}``/``$VAR`` in the string values of a parsed YAML file (comments never count)."""
+    if isinstance(value, dict):
+        return {k: _expand_env(v, missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, missing) for v in value]
+    if isinstance(value, str):
+        expanded = os.path.expandvars(value)
+        missing.update(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", expanded))
+        return expanded
+    return value
 
 
 def find_submitted(launchpad: LaunchPad, fingerprint: str) -> list[dict[str, Any]]:
