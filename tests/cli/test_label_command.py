@@ -1,4 +1,7 @@
-"""``ionflow label``: teacher and (fake) VASP labels, the extxyz they write, bad input."""
+"""``ionflow label``: teacher and (fake) VASP labels, the extxyz they write, bad input.
+
+Not test_label.py: tests/jobs/test_label.py has that basename (pytest prepend import mode).
+"""
 
 from __future__ import annotations
 
