@@ -4,13 +4,15 @@ The teacher (SevenNet-0, ``"sevennet"``) stands in for DFT; the student is pretr
 
 1. ``teacher``: climbing-image NEB of every hop with the teacher (its barriers are the
    reference);
-2. ``pretrained``: the same NEBs with pretrained CHGNet (the "before" barriers);
+2. ``pretrained``: the training hops with pretrained CHGNet (their bands join the dataset);
 3. ``label``: band images of the TRAINING hops only (teacher's and student's bands, endpoints
    included; optionally ±3 % strained endpoints and rattled copies) labelled by the teacher
    (energy, forces, stress), written as extxyz;
 4. ``finetune``: CHGNet fine-tuned on that dataset (lian2025: efs, MSE, energy 1 / force 1 /
    stress 0.1, RAdam, lr 1e-3, 80/10/10 split, early stopping);
-5. ``finetuned``: the NEBs again with the fine-tuned checkpoint (the "after" barriers).
+5. ``heldout``: each held-out hop with pretrained CHGNet ("before") and the fine-tuned
+   checkpoint ("after"), hop by hop;
+6. ``finetuned``: the training hops with the fine-tuned checkpoint.
 
 Held-out hops are never in the dataset: two hops of training structures (their reverse hops
 are not used either) and every hop of one held-out structure (Li2O2). Results go to
@@ -39,7 +41,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs"
-STAGES = ("teacher", "pretrained", "label", "finetune", "finetuned")
+STAGES = ("teacher", "pretrained", "label", "finetune", "heldout", "finetuned")
 TEACHER = "sevennet"
 STUDENT = "chgnet"
 
@@ -167,20 +169,20 @@ def _printer(tag: str, every: int):
     return report
 
 
-def stage_neb(args, results, cells, model_label: str, spec: str) -> None:
-    """NEB of every hop with one model (skips hops already in ``results``)."""
+def stage_neb(args, results, cells, model_label, spec, roles=None, hops=None) -> None:
+    """NEB of every hop (of ``roles``) with one model; hops already in ``results`` are kept."""
     from ionflow.mlip import get_evaluator
 
-    evaluator = None
-    for formula, hop_id, role in HOPS:
+    for formula, hop_id, role in hops or HOPS:
+        if roles is not None and role not in roles:
+            continue
         row = results["hops"].setdefault(
             hop_key(formula, hop_id), {"structure": formula, "hop_id": hop_id, "role": role}
         )
         if model_label in row:
             continue
-        if evaluator is None:
-            evaluator = get_evaluator(spec)
         print(f"[{model_label}] {formula} {hop_id} ({role})", flush=True)
+        evaluator = get_evaluator(spec)  # loaded once per process
         row[model_label] = run_band(args, cells, formula, hop_id, model_label, evaluator)
         r = row[model_label]
         print(
@@ -189,6 +191,17 @@ def stage_neb(args, results, cells, model_label: str, spec: str) -> None:
             flush=True,
         )
         save(args, results)
+
+
+def stage_heldout(args, results, cells) -> None:
+    """Before and after on each held-out hop in turn (each finished hop is a pair)."""
+    spec = results["finetune"]["model_spec"]
+    for formula, hop_id, role in HOPS:
+        if role == "train":
+            continue
+        for model_label, model in (("pretrained", STUDENT), ("finetuned", spec)):
+            one = [(formula, hop_id, role)]
+            stage_neb(args, results, cells, model_label, model, roles=None, hops=one)
 
 
 def band_atoms(path: Path) -> list:
@@ -384,13 +397,15 @@ def main(argv=None) -> int:
     cells = structures()
     last = STAGES.index(args.stop_after)
     stage_neb(args, results, cells, "teacher", TEACHER)
-    if last >= 1:
-        stage_neb(args, results, cells, "pretrained", STUDENT)
+    if last >= 1:  # the student's bands of the training hops feed the dataset
+        stage_neb(args, results, cells, "pretrained", STUDENT, roles={"train"})
     if last >= 2:
         stage_label(args, results)
     if last >= 3:
         stage_finetune(args, results)
-    if last >= 4:
+    if last >= 4:  # the numbers that matter first: before/after on held-out hops
+        stage_heldout(args, results, cells)
+    if last >= 5:  # then the training hops after fine-tuning
         stage_neb(args, results, cells, "finetuned", results["finetune"]["model_spec"])
         results["partial"] = False
     save(args, results)

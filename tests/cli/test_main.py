@@ -16,7 +16,9 @@ import pytest
 from ionflow.cli.main import build_parser, main
 
 LI2MNO3 = Path(__file__).parents[1] / "test_data" / "Li2MnO3_C2m.cif.gz"
-COMMANDS = ["hops", "screen", "neb", "results", "conductivity", "diffusion", "label"]
+COMMANDS = [
+    "hops", "screen", "neb", "results", "conductivity", "diffusion", "label", "finetune"
+]  # fmt: skip
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -27,14 +27,14 @@ def _store():
 
 @pytest.fixture(scope="module")
 def neb_doc():
-    """One EMT NEB of a Cu vacancy hop (31 atoms, 7 images; milliseconds per call)."""
+    """One EMT NEB of a Cu vacancy hop in the 4-atom cell (3 atoms, 7 images: fast to train on)."""
     from pymatgen.core import Lattice, Structure
 
     cu = Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]])
     emt = {"@module": "ase.calculators.emt", "@callable": "EMT"}
     store = _store()
     flow = ScreenHopsFlow(
-        enumeration_maker=HopEnumerationMaker(species="Cu", supercell_min_length=7.0),
+        enumeration_maker=HopEnumerationMaker(species="Cu", supercell_min_length=3.0),
         neb_maker=MLIPNebMaker(model=emt, max_gap=10.0, progress=False),
     ).make(cu)
     run_locally(flow, store=store, ensure_success=True, log=False)
