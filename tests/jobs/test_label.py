@@ -375,6 +375,7 @@ def test_labellers_refuse_an_empty_list_and_a_missing_teacher(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:No tensor product accelerator")
 def test_sevennet_teacher(li2o_primitive, tmp_path, monkeypatch):
     pytest.importorskip("sevenn")
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))
