@@ -241,3 +241,12 @@ def test_recover_lost_runs_reruns_by_default():
     assert lost.fw_ids == [3]
     assert lost.launch_ids == [7]
     assert lp.kwargs == {"expiration_secs": 60, "rerun": True, "refresh": True}
+
+
+def test_ionflow_submit_is_the_package_level_entry(cu_fcc, emt_spec):
+    import ionflow
+
+    lp = FakeLaunchPad()
+    assert ionflow.submit(_screen(emt_spec).make(cu_fcc), lp).submitted
+    assert not ionflow.submit(_screen(emt_spec).make(cu_fcc), lp).submitted
+    assert ionflow.submit(_screen(emt_spec).make(cu_fcc), lp, force=True).submitted
