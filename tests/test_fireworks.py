@@ -52,6 +52,8 @@ def test_pass_manager_config_trap_without_route_flow(cu_fcc, emt_spec):
     new_jobs, _ = _run_fan_out(_screen(emt_spec).make(cu_fcc))
     neb = next(j for name, j in new_jobs.items() if name.startswith("mlip neb"))
     assert neb.config.manager_config["_category"] == "cpu"
+    # and the collector loses its tolerance of a failed hop: one fizzled NEB would block it
+    assert "_allow_fizzled_parents" not in new_jobs["collect hop screen"].config.manager_config
 
 
 def test_route_flow_keeps_gpu_children_and_routes_helper_jobs(cu_fcc, emt_spec):

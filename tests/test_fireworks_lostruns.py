@@ -142,3 +142,47 @@ def test_killed_worker_is_detected_and_rerun_without_lost_or_duplicate_documents
     assert len({(d["uuid"], d["index"]) for d in docs}) == len(docs) == 3
     last = next(d for d in docs if d["name"] == "last_step")
     assert last["output"] == {"n": 2, "species": "Cu"}  # through the killed job, rerun
+
+
+@job
+def crashing_neb() -> dict:
+    raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+
+def make_fizzle_flow():
+    from jobflow import Flow, OnMissing
+    from pymatgen.core import Lattice, Structure
+
+    from ionflow.flows.screen import collect_hop_screen
+    from ionflow.jobs import HopEnumerationMaker
+    from ionflow.jobs.base import route
+
+    cu = Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]])
+    enum = HopEnumerationMaker(species="Cu", supercell_min_length=7.0).make(cu)
+    crashed = crashing_neb()
+    collect = collect_hop_screen(enum.output, [crashed.output], model="test")
+    collect.config.on_missing_references = OnMissing.NONE
+    route(collect, "cpu", _allow_fizzled_parents=True)
+    return Flow([enum, crashed, collect], output=collect.output, name="fizzle test")
+
+
+SUBMIT_FIZZLE = """
+import json, sys
+from ionflow.fireworks import load_launchpad, submit
+from test_fireworks_lostruns import make_fizzle_flow
+print(json.dumps({"submitted": submit(make_fizzle_flow(), load_launchpad(sys.argv[1])).submitted}))
+"""
+
+
+def test_a_crashed_hop_fizzles_alone_and_the_collector_reports_it(tmp_path):
+    root = tmp_path
+    env = write_cluster(root)
+    reset_launchpad(root, env)
+    run([sys.executable, "-c", SUBMIT_FIZZLE, str(root / "my_launchpad.yaml")], env, root)
+    rlaunch(root, env, "cpu", "fizzle")
+    state = fireworks_state(root)
+    assert state["crashing_neb"][0] == "FIZZLED"
+    assert state["collect_hop_screen"][0] == "COMPLETED"
+    summary = next(d for d in stored_docs(root) if d["name"] == "collect_hop_screen")["output"]
+    assert summary["n_failed"] == 1
+    assert summary["hops"][0]["failure_reason"] == "job produced no output"
