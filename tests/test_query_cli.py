@@ -79,3 +79,25 @@ def test_limit_and_conflicting_formats(filled):
     assert out["n_results"] == 2
     with pytest.raises(IonflowInputError, match="one of --json and --csv"):
         results("screens", "--json", "--csv")
+
+
+def test_registered_and_reads_a_v0_1_0_store(tmp_path, monkeypatch, capsys, test_data_dir):
+    import tarfile
+
+    from ionflow.cli.main import main
+
+    with tarfile.open(test_data_dir / "store_v0.1.0.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    monkeypatch.setenv("IONFLOW_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("IONFLOW_USE_JOBFLOW_STORE", "never")
+    monkeypatch.setenv("IONFLOW_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    assert main(["results", "screens", "--json"]) == 0
+    screens = json.loads(capsys.readouterr().out)
+    assert screens["n_results"] == 1
+    assert screens["results"][0]["n_hops"] >= 1
+    assert main(["results", "conductivity", "--json"]) == 0
+    cond = json.loads(capsys.readouterr().out)
+    assert cond["n_results"] == 1
+    assert cond["results"][0]["Ea_eV"] is not None
+    assert main(["results", "--json"]) == 0  # the original command, unchanged
+    assert json.loads(capsys.readouterr().out)["n_results"] == 1

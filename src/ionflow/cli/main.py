@@ -6,10 +6,12 @@
     ionflow screen STRUCTURE [--species Li --model chgnet --supercell-min 10 --fmax 0.05] [--json]
     ionflow neb INITIAL FINAL [--model chgnet --n-images 7] [--json]
     ionflow results [--formula LiFePO4] [--json]
+    ionflow results screens|hops|conductivity|models|funnel [filters] [--csv|--json]
     ionflow conductivity STRUCTURE [--temperatures 600 800 1000 --runs 3] [--json]
     ionflow diffusion FILE... [--species Li --temperature K ...] [--json]
     ionflow label CONFIGS... --labeller vasp|MODEL_SPEC [--output labels.extxyz] [--json]
     ionflow finetune DATASET [--backend chgnet --epochs 50] [--json]
+    ionflow submit screen|conductivity STRUCTURE [...] [--force] [--json]
 
 One module per command (:mod:`.hops`, :mod:`.screen`, ...), each with ``add_parser`` and
 ``run``; :mod:`.common` holds what they share. Exit status: 0 done, 1 a calculation failed or
@@ -26,7 +28,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ionflow import __version__
-from ionflow.cli import conductivity, diffusion, finetune, hops, label, neb, results, screen
+from ionflow.cli import conductivity, diffusion, finetune, hops, label, neb, query, screen, submit
 from ionflow.cli.common import HelpFormatter, logging_to_stderr, warnings_once
 from ionflow.errors import IonflowError, IonflowInputError
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 #: The commands in the order ``ionflow --help`` lists them.
-COMMANDS = (hops, screen, neb, results, conductivity, diffusion, label, finetune)
+COMMANDS = (hops, screen, neb, query, conductivity, diffusion, label, finetune, submit)
 
 #: Exit status when the reader of stdout went away (128 + SIGPIPE, as the shell reports it).
 EXIT_BROKEN_PIPE = 141

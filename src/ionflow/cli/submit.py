@@ -37,11 +37,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "submit",
         "add a flow to the FireWorks LaunchPad",
         run,
-        description="Build a flow and add it to your FireWorks LaunchPad (my_launchpad.yaml; "
-        "${VAR} in it from the environment). Workers run it: rlaunch -w my_fworker_gpu.yaml "
-        "rapidfire on GPU nodes, my_fworker_cpu.yaml on CPU nodes (fireworks_configs/).",
+        description="Build a flow and add it to your FireWorks LaunchPad (--launchpad FILE; "
+        "default: FireWorks' own configuration; ${VAR} in it from the environment). Workers "
+        "run it: rlaunch -w my_fworker_gpu.yaml rapidfire on GPU nodes, my_fworker_cpu.yaml "
+        "on CPU nodes (fireworks_configs/).",
     )
-    flows = parser.add_subparsers(dest="flow", required=True, metavar="FLOW")
+    flows = parser.add_subparsers(
+        dest="flow", required=True, metavar="FLOW", help="screen or conductivity"
+    )
     screen = flows.add_parser(
         "screen", help="the hop screen", description="the hop screen", formatter_class=HelpFormatter
     )
@@ -57,7 +60,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     cond.add_argument("structure", help="structure file (CIF, POSCAR, extxyz, ...)")
     add_species_option(cond)
     add_model_options(cond)
-    cond.add_argument("--temperatures", type=float, nargs="+", default=[600.0, 800.0, 1000.0])
+    cond.add_argument(
+        "--temperatures", type=float, nargs="+", default=[600.0, 800.0, 1000.0], help="MD, K"
+    )
     cond.add_argument("--runs", type=int, default=3, help="independent runs per temperature")
     cond.add_argument("--time-ps", type=float, default=20.0, help="production time per run, ps")
     cond.add_argument("--supercell-min", type=float, default=10.0, help="smallest MD cell, Å")
