@@ -68,3 +68,36 @@ def test_bad_structure_is_an_input_error(launchpad, tmp_path):
     with pytest.raises((IonflowInputError, FileNotFoundError)):
         submit("screen", str(tmp_path / "missing.cif"))
     assert launchpad.added == []
+
+
+def _dataset(path, cu_fcc, n=4, shift=0.0):
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from ionflow.core.training.extxyz import write_extxyz
+
+    configs = []
+    for i in range(n):
+        atoms = AseAtomsAdaptor.get_atoms(cu_fcc)
+        atoms.rattle(0.02, seed=i)
+        atoms.positions[0, 0] += shift
+        atoms.calc = EMT()
+        e, f, s = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+        atoms.calc = SinglePointCalculator(atoms, energy=e, forces=f, stress=s)
+        configs.append(atoms)
+    write_extxyz(configs, path)
+    return path
+
+
+def test_submit_finetune_is_a_gpu_job_deduplicated_on_the_file_content(launchpad, cu_fcc, tmp_path):
+    data = _dataset(tmp_path / "labels.extxyz", cu_fcc)
+    first = submit("finetune", str(data), "--epochs", "3", "--json")
+    assert first["submitted"]
+    (fw,) = launchpad.added[0].to_dict()["fws"]
+    assert fw["spec"]["_category"] == "gpu"
+    assert not submit("finetune", str(data), "--epochs", "3", "--json")["submitted"]
+    _dataset(data, cu_fcc, shift=0.05)  # same path, other labels: another computation
+    assert submit("finetune", str(data), "--epochs", "3", "--json")["submitted"]
+    with pytest.raises(FileNotFoundError):
+        submit("finetune", str(tmp_path / "missing.extxyz"))

@@ -1,4 +1,4 @@
-"""``ionflow submit screen|conductivity``: add a flow to the FireWorks LaunchPad, once.
+"""``ionflow submit screen|conductivity|finetune``: add a flow to the FireWorks LaunchPad, once.
 
 The flow is the one ``ionflow screen`` / ``ionflow conductivity`` run locally, routed for
 FireWorks (GPU jobs to ``category: gpu`` workers, the rest to ``category: cpu``) and submitted
@@ -27,7 +27,7 @@ from ionflow.errors import IonflowError
 if TYPE_CHECKING:
     import argparse
 
-    from jobflow import Flow
+    from jobflow import Flow, Job
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -67,6 +67,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     cond.add_argument("--time-ps", type=float, default=20.0, help="production time per run, ps")
     cond.add_argument("--supercell-min", type=float, default=10.0, help="smallest MD cell, Å")
     _add_submit_options(cond)
+    tune = flows.add_parser(
+        "finetune",
+        help="fine-tune a model on an extxyz dataset",
+        description="fine-tune a model (GPU job) on an extxyz file with energies, forces and "
+        "stresses; the file must be readable at the same path on the GPU worker",
+        formatter_class=HelpFormatter,
+    )
+    tune.add_argument("dataset", help="extxyz file (on a file system the workers share)")
+    tune.add_argument("--backend", default="chgnet", help="fine-tuning backend")
+    tune.add_argument("--base-model", default="chgnet", help="model to start from")
+    tune.add_argument("--epochs", type=int, default=50, help="most epochs")
+    tune.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    tune.add_argument("--seed", type=int, default=0, help="split and torch seed")
+    tune.add_argument("--model-dir", default=None, help="parent directory of the checkpoint")
+    _add_submit_options(tune)
 
 
 def _add_submit_options(parser: argparse.ArgumentParser) -> None:
@@ -83,8 +98,35 @@ def _add_submit_options(parser: argparse.ArgumentParser) -> None:
     add_json_option(parser)
 
 
-def build_flow(args: argparse.Namespace) -> Flow:
-    """The flow ``ionflow submit FLOW`` submits, from its options."""
+def _finetune_job(args: argparse.Namespace) -> tuple[Job, dict[str, Any]]:
+    """The fine-tuning job and the dataset's checksum (the job names the file by its path)."""
+    import hashlib
+    from pathlib import Path
+
+    from ionflow.core.training import read_extxyz
+    from ionflow.jobs.finetune import FineTuneMaker
+
+    path = Path(args.dataset).expanduser().resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset {args.dataset} does not exist")
+    read_extxyz(path)  # the labels are checked before anything is submitted
+    maker = FineTuneMaker(
+        backend=args.backend,
+        settings={
+            "base_model": args.base_model,
+            "epochs": args.epochs,
+            "learning_rate": args.lr,
+            "seed": args.seed,
+        },
+        seed=args.seed,
+        model_dir=args.model_dir,
+    )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return maker.make(str(path)), {"dataset_sha256": digest}
+
+
+def build_flow(args: argparse.Namespace) -> Flow | Job:
+    """The flow ``ionflow submit FLOW`` submits, from its options (no fine-tuning job)."""
     from ionflow.core.io import read_structure
 
     check_model(args.model)
@@ -123,7 +165,10 @@ def run(args: argparse.Namespace) -> int:
     """Submit the flow; exit status 0 also when it was there already (and not submitted)."""
     from ionflow.fireworks import load_launchpad, submit
 
-    flow = build_flow(args)
+    if args.flow == "finetune":
+        flow, extra = _finetune_job(args)
+    else:
+        flow, extra = build_flow(args), None
     store = None
     if not args.no_store_check:
         from ionflow.store import get_store
@@ -131,7 +176,14 @@ def run(args: argparse.Namespace) -> int:
         store = get_store()
     launchpad = load_launchpad(args.launchpad)
     try:
-        result = submit(flow, launchpad, force=args.force, store=store, fworker=args.fworker)
+        result = submit(
+            flow,
+            launchpad,
+            force=args.force,
+            store=store,
+            fworker=args.fworker,
+            fingerprint_extra=extra,
+        )
     except IonflowError:
         raise
     except Exception as exc:  # pymongo: the LaunchPad cannot be reached, authentication

@@ -96,13 +96,16 @@ def _canonical(obj: Any, ids: dict[str, str]) -> Any:
     return obj
 
 
-def flow_fingerprint(flow: Flow | Job) -> str:
+def flow_fingerprint(flow: Flow | Job, extra: dict[str, Any] | None = None) -> str:
     """SHA-256 of what ``flow`` computes: job functions, Makers and inputs, not its ids.
 
     Parameters
     ----------
     flow
         A flow or job, before it runs.
+    extra
+        More that defines the computation but is not in the flow itself, e.g. the checksum of
+        an input file the flow names only by its path.
 
     Returns
     -------
@@ -120,6 +123,8 @@ def flow_fingerprint(flow: Flow | Job) -> str:
         )
         for job in jobs
     ]  # fmt: skip
+    if extra:
+        payload.append({"extra": extra})
     from monty.json import jsanitize
 
     text = json.dumps(
@@ -258,6 +263,7 @@ def submit(
     fworker: str | None = None,
     default_worker: str = "cpu",
     metadata: dict[str, Any] | None = None,
+    fingerprint_extra: dict[str, Any] | None = None,
 ) -> SubmitResult:
     """Add ``flow`` to the LaunchPad, routed by worker kind, unless it is there already.
 
@@ -280,6 +286,8 @@ def submit(
         Category of jobs that name none (jobflow's helper jobs).
     metadata
         More workflow metadata on the LaunchPad.
+    fingerprint_extra
+        Hashed into the fingerprint as well (see :func:`flow_fingerprint`).
 
     Returns
     -------
@@ -288,7 +296,7 @@ def submit(
     """
     from jobflow.managers.fireworks import flow_to_workflow
 
-    fingerprint = flow_fingerprint(flow)
+    fingerprint = flow_fingerprint(flow, fingerprint_extra)
     launchpad = launchpad or load_launchpad()
     if not force:
         existing = find_submitted(launchpad, fingerprint)
