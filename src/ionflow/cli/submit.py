@@ -171,9 +171,10 @@ def run(args: argparse.Namespace) -> int:
         flow, extra = build_flow(args), None
     store = None
     if not args.no_store_check:
-        from ionflow.store import get_store
+        from ionflow.store import ensure_indexes, get_store
 
         store = get_store()
+        ensure_indexes(store)  # MongoDB: the indexes results queries use; embedded: skipped
     launchpad = load_launchpad(args.launchpad)
     try:
         result = submit(
