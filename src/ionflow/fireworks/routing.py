@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["firework_categories", "job_category", "route_flow", "unrouted_jobs"]
 
 
+def _jobs(flow: Flow | Job) -> list[Job]:
+    return [flow] if isinstance(flow, Job) else [j for j, _ in flow.iterflow()]
+
+
 def _helper_functions() -> list[Any]:
     """The job functions jobflow adds to a flow by itself at run time."""
     from jobflow.core.job import store_inputs
@@ -83,9 +87,7 @@ def route_flow(
         ``flow``, changed in place.
     """
     check_worker(default_worker)
-    jobs = [flow] if isinstance(flow, Job) else list(flow.iterflow())
-    for item in jobs:
-        job = item[0] if isinstance(item, tuple) else item
+    for job in _jobs(flow):
         category = job_category(job) or default_worker
         job.config.manager_config = {**job.config.manager_config, "_category": category}
         job.config.pass_manager_config = False
@@ -121,8 +123,7 @@ def unrouted_jobs(flow: Flow | Job) -> list[str]:
     list of str
         Job names; empty when every job is routed.
     """
-    jobs = [flow] if isinstance(flow, Job) else [j for j, _ in flow.iterflow()]
-    return [j.name for j in jobs if not j.config.manager_config.get("_category")]
+    return [j.name for j in _jobs(flow) if not j.config.manager_config.get("_category")]
 
 
 def firework_categories(workflow: Workflow | dict) -> dict[str, str | None]:
