@@ -46,11 +46,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "screens whose --dimension-D percolation barrier is at most --max-barrier, default "
         "3D and 0.5 eV, with their conductivity).",
     )
-    parser.add_argument("kind", nargs="?", choices=KINDS, default=None, help="what to list")
+    parser.add_argument(
+        "kind",
+        nargs="?",
+        choices=KINDS,
+        default=None,
+        help="what to list (default: the newest screens' tables)",
+    )
     parser.add_argument("--formula", default=None, help="only this compound, e.g. LiFePO4")
     parser.add_argument("--elements", nargs="+", default=None, help="only compounds with all")
     parser.add_argument("--model", default=None, help="only results of this model")
-    parser.add_argument("--max-barrier", type=float, default=None, help="eV (funnel: default 0.5)")
+    parser.add_argument(
+        "--max-barrier",
+        type=float,
+        default=None,
+        help="barrier threshold, eV (default: none; funnel: 0.5)",
+    )
     parser.add_argument(
         "--dimension", type=int, choices=(1, 2, 3), default=None, help="percolation dimension"
     )

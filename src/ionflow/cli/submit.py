@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "on CPU nodes (fireworks_configs/).",
     )
     flows = parser.add_subparsers(
-        dest="flow", required=True, metavar="FLOW", help="screen or conductivity"
+        dest="flow", required=True, metavar="FLOW", help="screen, conductivity or finetune"
     )
     screen = flows.add_parser(
         "screen", help="the hop screen", description="the hop screen", formatter_class=HelpFormatter
