@@ -171,12 +171,14 @@ def test_archived_workflow_can_be_resubmitted(cu_fcc, emt_spec):
     assert first.submitted
 
 
-def test_submit_skips_a_result_already_in_the_store(cu_fcc, emt_spec):
+@pytest.mark.parametrize("kind", ["memory", "embedded"])
+def test_submit_skips_a_result_already_in_the_store(cu_fcc, emt_spec, kind, tmp_path):
     from jobflow import run_locally
 
     from ionflow.fireworks import tag_flow
+    from ionflow.store import embedded_store
 
-    store = _store()
+    store = _store() if kind == "memory" else embedded_store(tmp_path / "store")
     flow = _screen(emt_spec).make(cu_fcc)
     fingerprint = flow_fingerprint(flow)
     tag_flow(flow, fingerprint)
