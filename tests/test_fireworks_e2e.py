@@ -1,4 +1,4 @@
-"""FireWorks end to end: submit, a CPU worker, a GPU worker, a CPU worker, ``ionflow results``.
+"""FireWorks end to end: ``ionflow submit``, a CPU, a GPU and a CPU worker, ``ionflow results``.
 
 Real ``rlaunch ... rapidfire`` subprocesses on FireWorks' mongomock LaunchPad
 (``MONGOMOCK_SERVERSTORE_FILE``, a JSON file that starts as ``{}``). That LaunchPad lives in the
@@ -24,27 +24,9 @@ pytest.importorskip("fireworks")
 pytest.importorskip("mongomock_persistence")
 
 BIN = Path(sys.executable).parent
+EMT = '{"@module": "ase.calculators.emt", "@callable": "EMT"}'
 LP_PASSWORD = "lp-S3cret-7f3a"  # the LaunchPad's, in the environment of every process
 STORE_PASSWORD = "store-S3cret-91c2"  # the submitter's jobflow MongoStore's
-
-SUBMIT = """
-import json, sys
-from pymatgen.core import Lattice, Structure
-from ionflow.fireworks import load_launchpad, submit
-from ionflow.flows import ScreenHopsFlow
-from ionflow.jobs import HopEnumerationMaker, MLIPNebMaker
-
-cu = Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]])
-flow = ScreenHopsFlow(
-    enumeration_maker=HopEnumerationMaker(species="Cu", supercell_min_length=7.0),
-    neb_maker=MLIPNebMaker(
-        model={"@module": "ase.calculators.emt", "@callable": "EMT"}, progress=False
-    ),
-).make(cu)
-result = submit(flow, load_launchpad(sys.argv[1]), force="--force" in sys.argv)
-print(json.dumps({"submitted": result.submitted, "fw_ids": result.fw_ids,
-                  "reason": result.reason, "fingerprint": result.fingerprint}))
-"""
 
 
 def write_cluster(root: Path) -> dict[str, str]:
@@ -131,11 +113,20 @@ def fireworks_state(root: Path) -> dict[str, tuple[str, str | None]]:
     return {d["name"]: (d["state"], d["spec"].get("_category")) for d in docs}
 
 
-def submit(root: Path, env: dict, *args: str) -> dict:
+def submit_cli(root: Path, env: dict, *args: str) -> dict:
+    """``ionflow submit screen`` (the real command) of the Cu structure, as the user runs it."""
+    cif = root / "Cu.cif"
+    if not cif.exists():
+        from pymatgen.core import Lattice, Structure
+
+        cu = Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]])
+        cu.to(filename=str(cif))
     sub_env = {**env, "JOBFLOW_CONFIG_FILE": str(root / "jobflow_submitter.yaml")}
-    cmd = [sys.executable, "-c", SUBMIT, str(root / "my_launchpad.yaml"), *args]
+    cmd = [str(BIN / "ionflow"), "submit", "screen", str(cif), "--species", "Cu",
+           "--supercell-min", "7", "--model", EMT, "--launchpad", str(root / "my_launchpad.yaml"),
+           "--no-store-check", "--json", *args]  # fmt: skip
     proc = run(cmd, sub_env, root, log=root / f"submit{len(list(root.glob('submit*')))}.log")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +135,11 @@ def cluster(tmp_path_factory):
     root = tmp_path_factory.mktemp("cluster")
     env = write_cluster(root)
     reset_launchpad(root, env)
-    states = {"submit": submit(root, env)}
+    states = {"submit": submit_cli(root, env)}
     for kind, tag in (("cpu", "cpu1"), ("gpu", "gpu"), ("cpu", "cpu2")):
         rlaunch(root, env, kind, tag)
         states[tag] = fireworks_state(root)
-    states["resubmit"] = submit(root, env)
+    states["resubmit"] = submit_cli(root, env)
     cmd = [str(BIN / "ionflow"), "results", "--json"]
     states["results"] = json.loads(run(cmd, env, root, log=root / "results.log").stdout)
     return root, states
