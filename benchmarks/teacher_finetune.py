@@ -343,20 +343,17 @@ def save(args, results) -> None:
 
 
 def print_table(results) -> None:
-    """Per-hop barriers and errors."""
-    print(f"{'hop':<34}{'role':<19}{'teacher':>8}{'pre':>8}{'ft':>8}{'err pre':>9}{'err ft':>8}")
+    """Per-hop barriers and errors (``*``: that band did not converge)."""
+    models = ("teacher", "pretrained", "finetuned")
+    print(f"{'hop':<26}{'role':<19}{'teacher':>9}{'pre':>9}{'ft':>9}{'err pre':>9}{'err ft':>9}")
     for key, r in results["hops"].items():
-        t = r.get("teacher", {}).get("barrier_forward_eV")
-        vals = [r.get(m, {}).get("barrier_forward_eV") for m in ("pretrained", "finetuned")]
-        errs = [None if (v is None or t is None) else v - t for v in vals]
-
-        def f(x, w=8, sign=""):
-            return f"{x:>{sign}{w}.3f}" if x is not None else f"{'-':>{w}}"
-
-        print(
-            f"{key:<34}{r['role']:<19}{f(t)}{f(vals[0])}{f(vals[1])}"
-            f"{f(errs[0], 9, '+')}{f(errs[1], 8, '+')}"
-        )
+        vals = [r.get(m, {}).get("barrier_forward_eV") for m in models]
+        flags = ["" if r.get(m, {}).get("converged", True) else "*" for m in models]
+        t = vals[0]
+        errs = [None if (v is None or t is None) else v - t for v in vals[1:]]
+        cells = [f"{v:.3f}{f}" if v is not None else "-" for v, f in zip(vals, flags)]
+        cells += [f"{e:+.3f}" if e is not None else "-" for e in errs]
+        print(f"{key:<26}{r['role']:<19}" + "".join(f"{c:>9}" for c in cells))
     print(json.dumps(results["summary"], indent=1))
 
 

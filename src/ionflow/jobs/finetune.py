@@ -190,10 +190,10 @@ def _labelled_atoms(dataset: Any) -> tuple[list[Atoms], dict[str, Any]]:
     """Labelled configurations and provenance from any dataset input a Maker accepts."""
     from ase import Atoms as AseAtoms
 
-    if isinstance(dataset, str | Path) and Path(str(dataset)).suffix in (".xyz", ".extxyz"):
-        return read_extxyz(dataset), {"file": str(Path(dataset).resolve())}
+    if isinstance(dataset, Path) or (isinstance(dataset, str) and "\n" not in dataset.strip()):
+        return read_extxyz(dataset), {"file": str(Path(dataset).resolve())}  # a file name
     if isinstance(dataset, str):
-        return read_extxyz(dataset, text=True), {}
+        return read_extxyz(dataset, text=True), {}  # the extxyz text itself
     if isinstance(dataset, list | tuple) and all(isinstance(a, AseAtoms) for a in dataset):
         return list(dataset), {}
     doc = _as_dict(dataset) if isinstance(dataset, BaseModel | dict) else None
