@@ -23,6 +23,11 @@ are not used either) and every hop of one held-out structure (Li2O2). Results go
         > benchmarks/runs/teacher_finetune.log 2>&1 &
 
 ``--stop-after STAGE`` stops after a stage; ``--resume`` keeps what the results file holds.
+A fine-tuning variant on the same bands and dataset (e.g. without the stress term)::
+
+    python benchmarks/teacher_finetune.py --from-results benchmarks/runs/teacher_finetune.json \
+        --out benchmarks/runs/teacher_finetune_c.json --work benchmarks/runs/teacher_finetune_work_c \
+        --targets ef --epochs 20 --patience 20
 """
 
 from __future__ import annotations
@@ -290,7 +295,14 @@ def stage_finetune(args, results) -> None:
     configs = read_extxyz(args.work / "dataset.extxyz")
     split = split_dataset(configs, seed=args.seed)
     settings = FineTuneSettings(
-        epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, seed=args.seed
+        targets=args.targets,
+        energy_weight=args.energy_weight,
+        stress_weight=args.stress_weight,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        progress=False,
     )
     out_dir = args.work / "finetune"
     result = get_backend("chgnet").train(split.train, split.val, split.test, settings, out_dir)
@@ -357,6 +369,18 @@ def print_table(results) -> None:
     print(json.dumps(results["summary"], indent=1))
 
 
+def variant_of(args) -> dict:
+    """Results seeded from another run: same bands and dataset, nothing fine-tuned yet."""
+    import shutil
+
+    base = json.loads(args.from_results.read_text())
+    hops = {k: {m: v for m, v in r.items() if m != "finetuned"} for k, r in base["hops"].items()}
+    args.work.mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE.parent / base["dataset"]["file"], args.work / "dataset.extxyz")
+    dataset = {**base["dataset"], "file": _rel(args.work / "dataset.extxyz")}
+    return {"hops": hops, "dataset": dataset, "variant_of": _rel(args.from_results)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", type=Path, default=RUNS / "teacher_finetune.json")
@@ -371,6 +395,16 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--rattle", type=float, default=0.0, help="Å; > 0 adds rattled copies")
     p.add_argument("--strain", action="store_true", help="add ±3 %% strained endpoints")
+    p.add_argument("--targets", choices=("efs", "ef"), default="efs")
+    p.add_argument("--energy-weight", type=float, default=1.0)
+    p.add_argument("--stress-weight", type=float, default=0.1)
+    p.add_argument(
+        "--from-results",
+        type=Path,
+        default=None,
+        help="start from another run's results (its teacher and pretrained bands, dataset): "
+        "a fine-tuning variant on the same data",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
@@ -384,6 +418,8 @@ def main(argv=None) -> int:
     results = {"hops": {}}
     if args.resume and args.out.is_file():
         results = json.loads(args.out.read_text())
+    elif args.from_results:
+        results = variant_of(args)
     results.update(
         teacher=TEACHER,
         student=STUDENT,
