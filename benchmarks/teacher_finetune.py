@@ -370,12 +370,14 @@ def print_table(results) -> None:
 
 
 def variant_of(args) -> dict:
-    """Results seeded from another run: same bands and dataset, nothing fine-tuned yet."""
+    """Results seeded from another run: same bands (and dataset), nothing fine-tuned yet."""
     import shutil
 
     base = json.loads(args.from_results.read_text())
     hops = {k: {m: v for m, v in r.items() if m != "finetuned"} for k, r in base["hops"].items()}
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.rattle > 0 or args.strain:  # a bigger dataset: labelled again from the same bands
+        return {"hops": hops, "variant_of": _rel(args.from_results)}
     shutil.copy(HERE.parent / base["dataset"]["file"], args.work / "dataset.extxyz")
     dataset = {**base["dataset"], "file": _rel(args.work / "dataset.extxyz")}
     return {"hops": hops, "dataset": dataset, "variant_of": _rel(args.from_results)}
