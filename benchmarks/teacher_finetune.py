@@ -43,6 +43,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from barrier_accuracy import _step_printer  # same folder: one band-progress printer
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs"
@@ -120,7 +121,7 @@ def run_band(args, cells, formula, hop_id, model_label, evaluator) -> dict:
         n_images=args.n_images,
         moving_index=moving,
         unwrap=False,
-        progress=_printer(f"{model_label} {key}", 20),
+        progress=_step_printer(f"{model_label} {key}", 20),
         checkpoint=ckpt,
         checkpoint_every=5,
     )
@@ -157,21 +158,6 @@ def _rel(path: Path) -> str:
         return str(path.relative_to(HERE.parent))
     except ValueError:
         return str(path)
-
-
-def _printer(tag: str, every: int):
-    t0 = time.perf_counter()
-
-    def report(step: int, residual: float) -> None:
-        if step % every == 0:
-            print(
-                f"  {tag}: step {step}, residual {residual:.3f} eV/Å, "
-                f"{time.perf_counter() - t0:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    return report
 
 
 def stage_neb(args, results, cells, model_label, spec, roles=None, hops=None) -> None:
