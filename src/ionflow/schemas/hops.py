@@ -80,6 +80,8 @@ class HopResultRow(BaseModel):
     failure_reason: str | None = None
     force_calls: int | None = None
     wall_time_s: float | None = None
+    band_id: str | None = Field(None, description="Band (NEB) the barriers come from, e.g. B2")
+    reversed: bool | None = Field(None, description="The hop runs its band backwards")
 
 
 class HopScreenDoc(BaseModel):
@@ -100,6 +102,13 @@ class HopScreenDoc(BaseModel):
     n_hops: int
     n_converged: int
     n_failed: int
+    n_nebs: int | None = Field(None, description="NEB bands run (one per distinct path)")
+    n_endpoint_relaxations: int | None = Field(
+        None, description="Endpoint (vacancy) relaxations run"
+    )
+    total_force_calls: int | None = Field(
+        None, description="Force calls of every band and endpoint relaxation"
+    )
     warnings: list[str] = Field(default_factory=list, description="From the enumeration")
 
 
