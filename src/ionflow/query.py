@@ -48,10 +48,16 @@ CONDUCTIVITY_COLUMNS = [
     "D_high_cm2_s", "sigma_mS_cm", "sigma_low_mS_cm", "sigma_high_mS_cm", "confidence",
     "n_warnings", "fingerprint",
 ]  # fmt: skip
-MODEL_COLUMNS = [
-    "uuid", "completed_at", "backend", "model_spec", "base_model", "checkpoint", "best_epoch",
-    "epochs_run", "stopped_early", "dataset_version", "wall_time_s",
+#: Fields of a FineTuneDoc shown as they are by :func:`models`.
+_MODEL_FIELDS = [
+    "backend", "model_spec", "base_model", "checkpoint", "best_epoch", "epochs_run",
+    "stopped_early", "dataset_version", "wall_time_s",
 ]  # fmt: skip
+#: Provenance columns of :func:`models`: split sizes, labellers, dataset file, source jobs.
+MODEL_PROVENANCE_COLUMNS = [
+    "n_train", "n_val", "n_test", "labellers", "dataset_file", "source_jobs", "curve_png",
+]  # fmt: skip
+MODEL_COLUMNS = ["uuid", "completed_at", *_MODEL_FIELDS, *MODEL_PROVENANCE_COLUMNS]
 
 _SCREEN_FIELDS = (
     "formula", "reduced_formula", "species", "model", "n_hops", "n_converged", "n_failed",
@@ -330,7 +336,7 @@ def conductivity(
 
 
 def models(store: JobStore | None = None, *, base_model: str | None = None) -> pd.DataFrame:
-    """One row per fine-tuned model, with its metrics (``<split>_<metric>`` columns).
+    """One row per fine-tuned model, with its metrics and provenance.
 
     Parameters
     ----------
@@ -342,8 +348,11 @@ def models(store: JobStore | None = None, *, base_model: str | None = None) -> p
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`MODEL_COLUMNS` and one per stored metric (e.g. ``test_energy_mae``);
-        empty when no fine-tuning result is stored.
+        Columns :data:`MODEL_COLUMNS` (ending with :data:`MODEL_PROVENANCE_COLUMNS`: split
+        sizes, the labellers of the dataset, the extxyz file it was read from, the jobs its
+        configurations came from, e.g. NEB jobs, the training-curve plot), then one per
+        stored metric (``<split>_<metric>``, e.g. ``test_energy_eV_atom``,
+        ``val_forces_eV_A``). Empty when no fine-tuning result is stored.
     """
     query: dict[str, Any] = {
         "output.model_spec": {"$exists": True},
@@ -351,13 +360,15 @@ def models(store: JobStore | None = None, *, base_model: str | None = None) -> p
     }
     if base_model:
         query["output.base_model"] = base_model
-    fields = [*MODEL_COLUMNS[2:], "metrics"]
+    fields = [*_MODEL_FIELDS, "metrics", "n_configs", "curve_png"]
+    fields += [f"provenance.{k}" for k in ("labellers", "labeller", "file", "jobs")]
     properties = ["uuid", "completed_at", *(f"output.{f}" for f in fields)]
     rows, metric_columns = [], []
     for doc in _connected(store).query(query, properties=properties, sort={"completed_at": -1}):
         out = doc.get("output") or {}
-        row = {k: out.get(k) for k in MODEL_COLUMNS}
-        row.update(uuid=doc["uuid"], completed_at=doc.get("completed_at"))
+        row = {"uuid": doc["uuid"], "completed_at": doc.get("completed_at")}
+        row.update({k: out.get(k) for k in _MODEL_FIELDS})
+        row.update(_model_provenance(out))
         for split, values in (out.get("metrics") or {}).items():
             for name, value in (values or {}).items():
                 column = f"{split}_{name}"
@@ -366,6 +377,24 @@ def models(store: JobStore | None = None, *, base_model: str | None = None) -> p
                     metric_columns.append(column)
         rows.append(row)
     return _frame(rows, MODEL_COLUMNS + metric_columns)
+
+
+def _model_provenance(out: dict[str, Any]) -> dict[str, Any]:
+    """Split sizes, labellers, dataset file and source jobs of one FineTuneDoc."""
+    sizes = out.get("n_configs") or {}
+    provenance = out.get("provenance") or {}
+    labellers = list(provenance.get("labellers") or [])
+    if provenance.get("labeller") and provenance["labeller"] not in labellers:
+        labellers.append(provenance["labeller"])
+    return {
+        "n_train": sizes.get("train"),
+        "n_val": sizes.get("val"),
+        "n_test": sizes.get("test"),
+        "labellers": labellers,
+        "dataset_file": provenance.get("file"),
+        "source_jobs": list(provenance.get("jobs") or []),
+        "curve_png": out.get("curve_png"),
+    }
 
 
 def funnel(

@@ -56,6 +56,9 @@ def _as_dict(doc: Any) -> dict:
 def _band_configs(neb_docs: Sequence[Any], uuids: Sequence[str | None]) -> list[Atoms]:
     out = []
     for doc, uuid in zip(neb_docs, uuids):
+        if doc is None:  # a NEB job that died (tolerant flows pass None): no band
+            logger.warning("NEB job %s produced no document: skipped", uuid)
+            continue
         doc = _as_dict(doc)
         images = doc.get("images")
         if not images:
