@@ -11,7 +11,7 @@ from jobflow import Maker
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.core.errors import IonflowInputError
-from ionflow.core.neb.engine import NebSettings, run_neb
+from ionflow.core.neb.engine import NebSettings, RelaxResult, max_atomic_force, run_neb
 from ionflow.core.npz import checkpoint_path
 from ionflow.jobs.base import check_worker, ionflow_job
 from ionflow.mlip import ModelLoadError, get_evaluator, parse_model_spec
@@ -42,6 +42,27 @@ def _to_atoms(structure: Structure) -> Atoms:
 
 def _hop_suffix(arguments: dict[str, Any]) -> str | None:
     return (arguments.get("hop") or {}).get("hop_id")
+
+
+def _given_endpoints(
+    initial: Structure,
+    final: Structure,
+    energies: list[float] | None,
+    forces: list | None,
+) -> tuple[RelaxResult, RelaxResult] | None:
+    """Relaxed endpoints handed to the job, or None (the job relaxes them)."""
+    if energies is None and forces is None:
+        return None
+    if energies is None or forces is None or len(energies) != 2 or len(forces) != 2:
+        raise IonflowInputError(
+            "endpoint_energies and endpoint_forces go together, two of each (initial, final)"
+        )
+    out = []
+    for structure, energy, f in zip((initial, final), energies, forces):
+        f = np.asarray(f, dtype=float)
+        out.append(RelaxResult(_to_atoms(structure), float(energy), f, 0, 0, True, 0.0))
+        out[-1].max_force = max_atomic_force(f) if f.size else 0.0
+    return out[0], out[1]
 
 
 def _fmt(value: float | None) -> str:
@@ -128,6 +149,8 @@ class MLIPNebMaker(Maker):
         moving_index: int | None = 0,
         hop: dict[str, Any] | None = None,
         unwrap: bool = True,
+        endpoint_energies: list[float] | None = None,
+        endpoint_forces: list | None = None,
     ) -> NebDoc:
         """Relax endpoints, IDPP path, climbing-image NEB; a failure is reported, not raised.
 
@@ -142,6 +165,10 @@ class MLIPNebMaker(Maker):
         unwrap
             Put every atom of ``final`` at its minimum image relative to ``initial`` (for
             wrapped endpoint files); ionflow's own endpoints are already unwrapped.
+        endpoint_energies, endpoint_forces
+            Energies (eV) and forces (eV/Å, ``(2, n_atoms, 3)``) of ``initial`` and ``final``
+            when they are already relaxed (a screen's mapped vacancy relaxations): the
+            endpoints are not relaxed again and cost no force call. Give both or neither.
 
         Returns
         -------
@@ -150,7 +177,8 @@ class MLIPNebMaker(Maker):
         """
         spec = parse_model_spec(self.model)
         hop_id = (hop or {}).get("hop_id")
-        checkpoint = self._checkpoint(initial, final, hop_id, spec.label)
+        given = _given_endpoints(initial, final, endpoint_energies, endpoint_forces)
+        checkpoint = self._checkpoint(initial, final, hop_id, spec.label, given is not None)
         try:
             result = run_neb(
                 _to_atoms(initial),
@@ -164,6 +192,7 @@ class MLIPNebMaker(Maker):
                 unwrap=unwrap,
                 progress=self.progress,
                 checkpoint=checkpoint,
+                relaxed_endpoints=given,
             )
         except ModelLoadError as exc:  # reported per hop: the screen goes on and says why
             logger.error("NEB of %s: %s", hop_id or initial.composition.reduced_formula, exc)
@@ -193,7 +222,12 @@ class MLIPNebMaker(Maker):
         )
 
     def _checkpoint(
-        self, initial: Structure, final: Structure, hop_id: str | None, label: str
+        self,
+        initial: Structure,
+        final: Structure,
+        hop_id: str | None,
+        label: str,
+        given_endpoints: bool = False,
     ) -> Path | None:
         """The band checkpoint of this calculation (one rule for MD and NEB)."""
         if self.checkpoint_dir is None:
@@ -207,6 +241,8 @@ class MLIPNebMaker(Maker):
             "interpolation": self.interpolation,
             **{k: getattr(self.neb_settings, k) for k in _BAND_KEYS},
         }
+        if given_endpoints:
+            key["given_endpoints"] = True
         name = f"{initial.composition.reduced_formula}_{hop_id or 'neb'}_{label}"
         return checkpoint_path(self.checkpoint_dir, "neb", name, key)
 

@@ -120,6 +120,23 @@ def _relax_endpoints(
     )
 
 
+def _given_endpoints(initial: Atoms, final: Atoms, known: tuple[RelaxResult, RelaxResult]) -> _Ends:
+    """Endpoints relaxed elsewhere (e.g. one relaxed vacancy mapped by symmetry): no model call."""
+    results = []
+    for label, atoms, res in (("initial", initial, known[0]), ("final", final, known[1])):
+        forces = np.asarray(res.forces, dtype=float)
+        if forces.shape != (len(atoms), 3):
+            raise IonflowInputError(
+                f"relaxed {label} endpoint: forces of shape {forces.shape}, "
+                f"expected ({len(atoms)}, 3)"
+            )
+        results.append(
+            RelaxResult(atoms.copy(), float(res.energy), forces, 0, 0, res.converged, res.max_force)
+        )
+    converged = all(r.converged for r in results)
+    return _Ends(results[0].atoms, results[1].atoms, (results[0], results[1]), 0, converged)
+
+
 def _ion_shift_failure(
     initial: Atoms, final: Atoms, ends: _Ends, moving_index: int | None, settings: NebSettings
 ) -> str | None:
@@ -217,6 +234,7 @@ def run_neb(
     progress: bool | Callable[[int, float], None] = False,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 10,
+    relaxed_endpoints: tuple[RelaxResult, RelaxResult] | None = None,
 ) -> NebResult:
     """Check and relax the endpoints (fixed cell), interpolate, and run climbing-image NEB.
 
@@ -247,6 +265,13 @@ def run_neb(
         :mod:`ionflow.core.neb.checkpoint` for what a continued band keeps and re-estimates.
     checkpoint_every
         Band steps between two checkpoint writes.
+    relaxed_endpoints
+        Energies and forces of ``initial`` and ``final`` when they are already relaxed (e.g. a
+        relaxed vacancy mapped onto both endpoints by symmetry,
+        :func:`ionflow.core.screen.map_vacancy`): no endpoint relaxation, no endpoint force
+        call (``endpoint_force_calls`` 0). Only ``energy``, ``forces`` and ``converged`` are
+        read; the endpoints must then be given in the same atom order (``unwrap`` only
+        unwraps, it does not reorder them).
 
     Returns
     -------
@@ -262,13 +287,20 @@ def run_neb(
 
     settings = settings or NebSettings()
     t0 = time.perf_counter()
-    final = _prepare_endpoints(initial, final, unwrap, moving_index)
+    if relaxed_endpoints is not None and unwrap:
+        check_endpoints(initial, final)  # same order: the given forces stay with their atoms
+        final = unwrap_final(initial, final)
+    else:
+        final = _prepare_endpoints(initial, final, unwrap, moving_index)
     band = {"moving_index": moving_index, "progress": progress}
     path, fp, state = _open_checkpoint(checkpoint, initial, final, evaluator, settings, n_images)
     if state is not None:
         return _resume_neb(initial, state, path, evaluator, settings, checkpoint_every, **band)
 
-    ends = _relax_endpoints(initial, final, evaluator, settings)
+    if relaxed_endpoints is not None:
+        ends = _given_endpoints(initial, final, relaxed_endpoints)
+    else:
+        ends = _relax_endpoints(initial, final, evaluator, settings)
     failure = _ion_shift_failure(initial, final, ends, moving_index, settings)
     if failure is not None:
         return _endpoint_failure(ends, failure, moving_index, settings, t0)

@@ -24,6 +24,7 @@ def summarize_hops(
     hops: Sequence[Hop],
     results: Mapping[str, Mapping[str, Any] | None],
     symprec: float | None = 0.1,
+    bands: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Barrier table, lowest barrier and percolation barriers of a hop screen.
 
@@ -40,6 +41,9 @@ def summarize_hops(
     symprec
         Symmetry tolerance the sites were found with; hops are expanded to edges by the
         space group at this tolerance (:func:`ionflow.core.hops.hop_edges`).
+    bands
+        Per ``hop_id``, the band its barriers come from: ``band_id`` and ``reversed`` (the
+        hop runs the band backwards); copied into the rows. ``None``: one band per hop.
 
     Returns
     -------
@@ -71,6 +75,8 @@ def summarize_hops(
                 "failure_reason": reason,
                 "force_calls": (res or {}).get("force_calls"),
                 "wall_time_s": (res or {}).get("wall_time_s"),
+                "band_id": ((bands or {}).get(hop.hop_id) or {}).get("band_id"),
+                "reversed": ((bands or {}).get(hop.hop_id) or {}).get("reversed"),
             }
         )
         if converged and _finite(fwd) and _finite(rev):
@@ -88,9 +94,22 @@ def summarize_hops(
     }
 
 
+def _band_cell(row: Mapping[str, Any]) -> str:
+    band = row.get("band_id")
+    if band is None:
+        return "-"
+    return f"{band} rev" if row.get("reversed") else str(band)
+
+
 def format_barrier_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Plain-text table in the layout of lian2025 Table 1."""
-    header = f"{'IS -> FS':<26}{'length/Å':>9}{'fwd/eV':>9}{'rev/eV':>9}  {'status'}"
+    """Plain-text table in the layout of lian2025 Table 1.
+
+    When the rows name their bands (a screen that runs one band per path), a ``band`` column
+    says which band each hop's barriers come from (``rev``: the hop runs it backwards).
+    """
+    with_bands = any(r.get("band_id") for r in rows)
+    band_head = f"{'band':>8}" if with_bands else ""
+    header = f"{'IS -> FS':<26}{'length/Å':>9}{band_head}{'fwd/eV':>9}{'rev/eV':>9}  {'status'}"
     lines = [header, "-" * len(header)]
     for r in rows:
         fwd = r.get("barrier_forward_eV")
@@ -100,6 +119,7 @@ def format_barrier_table(rows: Sequence[Mapping[str, Any]]) -> str:
             status += " [path < 0.5 Å from an ion]"
         lines.append(
             f"{r['initial'] + ' -> ' + r['final']:<26}{r['length_A']:>9.3f}"
+            f"{(f'{_band_cell(r):>8}' if with_bands else '')}"
             f"{(f'{fwd:.3f}' if fwd is not None else '-'):>9}"
             f"{(f'{rev:.3f}' if rev is not None else '-'):>9}  {status}"
         )
