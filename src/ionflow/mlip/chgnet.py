@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ionflow.mlip.base import Evaluator, ModelLoadError, Prediction
+from ionflow.mlip.checkpoint import load_chgnet_checkpoint
 from ionflow.mlip.chgnet_fast import CHGNetEnergyForces
 
 if TYPE_CHECKING:
@@ -105,12 +106,8 @@ def _load_model(spec: ModelSpec) -> Any:
         raise ModelLoadError(CHGNET_MISSING) from exc
     if not spec.checkpoint:
         return CHGNet.load(verbose=False, use_device="cpu", **spec.kwargs)
-    try:
-        return CHGNet.from_file(spec.checkpoint)
-    except FileNotFoundError as exc:
-        raise ModelLoadError(f"CHGNet checkpoint not found: {spec.checkpoint}") from exc
-    except Exception as exc:
-        raise ModelLoadError(f"Cannot load CHGNet checkpoint {spec.checkpoint}: {exc}") from exc
+    # weights_only=True (CHGNet.from_file would unpickle anything): see mlip.checkpoint
+    return load_chgnet_checkpoint(spec.checkpoint)
 
 
 def _voigt(stress: Any) -> np.ndarray:

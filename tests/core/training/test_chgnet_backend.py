@@ -116,15 +116,56 @@ def test_bad_input_is_refused_before_training(tmp_path, make_emt_configs):
 
 
 def test_missing_or_corrupt_checkpoints(tmp_path):
-    from ionflow.mlip import get_evaluator
+    import torch
 
-    with pytest.raises(IonflowInputError, match="not found"):
-        load_chgnet_checkpoint(tmp_path / "missing.pth.tar")
+    from ionflow.mlip import ModelLoadError, get_evaluator
+
+    missing = tmp_path / "missing.pth.tar"
+    with pytest.raises(ModelLoadError, match=f"not found: {missing}"):
+        load_chgnet_checkpoint(missing)
     corrupt = tmp_path / "corrupt.pth.tar"
     corrupt.write_bytes(b"not a torch file")
-    with pytest.raises(IonflowInputError, match="cannot read"):
+    with pytest.raises(ModelLoadError, match=f"cannot read checkpoint {corrupt}"):
         load_chgnet_checkpoint(corrupt)
-    with pytest.raises(IonflowInputError):
-        get_evaluator(f"chgnet:{corrupt}")
-    with pytest.raises(IonflowInputError):
-        get_evaluator(f"chgnet:{tmp_path / 'missing.pth.tar'}")
+    not_chgnet = tmp_path / "other.pth.tar"
+    torch.save({"weights": torch.zeros(3)}, not_chgnet)
+    with pytest.raises(ModelLoadError, match="not a CHGNet checkpoint"):
+        load_chgnet_checkpoint(not_chgnet)
+    # a file that needs arbitrary unpickling is refused, not executed
+    pickled = tmp_path / "pickled.pth.tar"
+    torch.save({"model": _Opaque()}, pickled)
+    with pytest.raises(ModelLoadError, match="weights_only=True"):
+        load_chgnet_checkpoint(pickled)
+    for path in (corrupt, missing, pickled):  # the model layer reads specs the same way
+        with pytest.raises(ModelLoadError, match=str(path.name)):
+            get_evaluator(f"chgnet:{path}")
+    assert issubclass(ModelLoadError, IonflowInputError)  # exit status 2 on the CLI
+
+
+class _Opaque:
+    """An object torch can pickle but not load with ``weights_only=True``."""
+
+
+def test_model_specs_load_checkpoints_without_unpickling(tmp_path, monkeypatch):
+    from chgnet.model import CHGNet
+
+    from ionflow.mlip import clear_model_cache, get_evaluator
+    from ionflow.mlip.checkpoint import read_checkpoint
+
+    model = CHGNet.load(verbose=False, use_device="cpu")
+    path = tmp_path / "model.pth.tar"
+    import torch
+
+    torch.save({"model": model.as_dict()}, path)
+    assert set(read_checkpoint(path)) == {"model"}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("CHGNet.from_file unpickles with weights_only=False")
+
+    monkeypatch.setattr(CHGNet, "from_file", refuse)
+    clear_model_cache()
+    try:
+        evaluator = get_evaluator(f"chgnet:{path}")
+        assert evaluator.model.state_dict().keys() == model.state_dict().keys()
+    finally:
+        clear_model_cache()

@@ -4,8 +4,9 @@ The epoch loop is ionflow's (CHGNet's ``Trainer.train`` has no early stopping an
 each epoch runs the trainer's own ``_train`` and ``_validate`` steps, the model with the lowest
 validation loss is kept, and training stops after ``patience`` epochs without improvement.
 The checkpoint holds only tensors and plain values (``{"model": {"state_dict",
-"model_args"}, ...}``), so it loads with ``torch.load(..., weights_only=True)`` and with
-``CHGNet.from_file``.
+"model_args"}, ...}``), so it loads with ``torch.load(..., weights_only=True)``
+(:func:`ionflow.mlip.checkpoint.load_chgnet_checkpoint`, which ``chgnet:/path`` model specs
+use too) and with ``CHGNet.from_file``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ionflow.core.training.backend import (
 )
 from ionflow.core.training.dataset import MIN_CONFIGS, check_labelled
 from ionflow.core.training.plots import plot_training_curve
+from ionflow.mlip.checkpoint import load_chgnet_checkpoint
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -44,39 +46,6 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = "chgnet_finetuned.pth.tar"
 _EV_A3_TO_GPA = 160.21766208
 _KEYS = {"e": "energy_eV_atom", "f": "forces_eV_A", "s": "stress_GPa"}
-
-
-def load_chgnet_checkpoint(path: str | Path) -> Any:
-    """A CHGNet from a checkpoint file, read with ``weights_only=True`` where possible.
-
-    Files written by ionflow (and CHGNet's own ``Trainer.save``, whose extra entries are
-    plain too) load with ``weights_only=True``; a file that needs arbitrary unpickling is
-    refused rather than executed.
-
-    Raises
-    ------
-    IonflowInputError
-        For a missing, corrupt or non-CHGNet file.
-    """
-    import torch
-    from chgnet.model import CHGNet
-
-    path = Path(path)
-    if not path.is_file():
-        raise IonflowInputError(f"CHGNet checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise IonflowInputError(
-            f"cannot read CHGNet checkpoint {path} (corrupt, or not loadable with "
-            f"weights_only=True): {type(exc).__name__}: {exc}"
-        ) from exc
-    if not isinstance(state, dict) or "model" not in state:
-        raise IonflowInputError(f"{path} is not a CHGNet checkpoint (no 'model' entry)")
-    try:
-        return CHGNet.from_dict(state["model"])
-    except Exception as exc:
-        raise IonflowInputError(f"cannot build CHGNet from {path}: {exc}") from exc
 
 
 def _base_model(spec: str) -> Any:
