@@ -10,8 +10,11 @@ from jobflow import Maker
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.hops import (
+    SUPERCELL_RULES,
     HopEndpoints,
+    SupercellChoice,
     build_vacancy_endpoints,
+    choose_supercell,
     enumerate_hops,
     find_mobile_sites,
     normalize_species,
@@ -20,7 +23,7 @@ from ionflow.core.hops import (
     validate_structure,
 )
 from ionflow.jobs.base import check_worker, ionflow_job
-from ionflow.schemas.hops import HopDoc, HopEnumerationDoc, SiteDoc
+from ionflow.schemas.hops import HopDoc, HopEnumerationDoc, SiteDoc, SupercellDoc
 from ionflow.settings import default_supercell_min_length
 
 if TYPE_CHECKING:
@@ -48,8 +51,16 @@ class HopEnumerationMaker(Maker):
         Symmetry tolerance (Å) for distinct sites (0.1, as the Materials Project uses:
         relaxed structures are rarely symmetric to 0.01 Å).
     supercell_min_length
-        Every supercell lattice length is at least this (Å); default
-        ``IONFLOW_SUPERCELL_MIN_LENGTH`` (10 Å).
+        The supercell size ``L`` (Å); default ``IONFLOW_SUPERCELL_MIN_LENGTH`` (10 Å). What
+        it bounds is set by ``supercell_rule``.
+    supercell_rule
+        ``"width"`` (default): the supercell with the fewest atoms whose narrowest
+        perpendicular width (distance between opposite faces, at most the distance between
+        a vacancy and its periodic images) is at least ``L``, non-diagonal supercells of the
+        primitive cell allowed; ``"distance"``: the fewest atoms whose shortest distance
+        between periodic images is at least ``L`` (fcc-like cells, fewer atoms still);
+        ``"length"``: every lattice length of the input cell repeated to at least ``L``
+        (diagonal; the rule before issue 15).
     close_approach
         Hops whose straight path passes closer than this (Å) to another ion are flagged.
     max_hop_length
@@ -66,6 +77,7 @@ class HopEnumerationMaker(Maker):
     species: str = "Li"
     symprec: float = 0.1
     supercell_min_length: float = field(default_factory=default_supercell_min_length)
+    supercell_rule: str = "width"
     close_approach: float = 0.5
     max_hop_length: float | None = None
     max_hops: int | None = None
@@ -78,6 +90,11 @@ class HopEnumerationMaker(Maker):
         if self.supercell_min_length <= 0:
             raise IonflowInputError(
                 f"supercell_min_length must be positive, got {self.supercell_min_length}"
+            )
+        if self.supercell_rule not in SUPERCELL_RULES:
+            raise IonflowInputError(
+                f"supercell_rule must be one of {', '.join(SUPERCELL_RULES)}; got "
+                f"{self.supercell_rule!r}"
             )
         for knob in ("max_hop_length", "max_hops"):
             value = getattr(self, knob)
@@ -109,9 +126,10 @@ class HopEnumerationMaker(Maker):
             sites=sites,
         )
         hops, skipped, warnings = self.select_hops(hops)
+        choice = choose_supercell(structure, self.supercell_min_length, self.supercell_rule)
         hop_docs, widths = [], []
         for hop in hops:
-            ends = build_vacancy_endpoints(structure, hop, min_length=self.supercell_min_length)
+            ends = build_vacancy_endpoints(structure, hop, choice=choice)
             widths.append(float(perpendicular_widths(ends.initial.lattice).min()))
             hop_docs.append(_hop_doc(hop, ends))
             for w in supercell_warnings(ends.initial.lattice, self.supercell_min_length):
@@ -126,6 +144,8 @@ class HopEnumerationMaker(Maker):
             sites=[SiteDoc(**s.as_dict()) for s in sites],
             hops=hop_docs,
             supercell_min_length_A=self.supercell_min_length,
+            supercell_rule=self.supercell_rule,
+            supercell=_supercell_doc(choice),
             symprec=self.symprec,
             n_sites_supercell=len(hop_docs[0].initial_structure) if hop_docs else None,
             supercell_min_width_A=min(widths) if widths else None,
@@ -177,6 +197,19 @@ class HopEnumerationMaker(Maker):
         return hops, skipped, warnings
 
 
+def _supercell_doc(choice: SupercellChoice) -> SupercellDoc:
+    """The stored summary of the vacancy supercell shared by every hop."""
+    info = choice.as_dict()
+    return SupercellDoc(
+        matrix=info["matrix"],
+        n_atoms=info["n_atoms"],
+        min_width_A=info["min_width_A"],
+        min_image_distance_A=info["min_image_distance_A"],
+        rule=info["rule"],
+        min_length_A=info["min_length_A"],
+    )
+
+
 def _hop_doc(hop: Hop, ends: HopEndpoints) -> HopDoc:
     """The stored document of one hop and its vacancy endpoints."""
     return HopDoc(
@@ -194,6 +227,6 @@ def _hop_doc(hop: Hop, ends: HopEndpoints) -> HopDoc:
         initial_structure=ends.initial,
         final_structure=ends.final,
         moving_index=ends.moving_index,
-        supercell=ends.supercell.tolist(),
+        supercell=ends.choice.as_dict()["matrix"] if ends.choice else ends.supercell.tolist(),
         hop=hop.as_dict(),
     )

@@ -23,6 +23,22 @@ class SiteDoc(BaseModel):
     frac_coords: list[float]
 
 
+class SupercellDoc(BaseModel):
+    """The vacancy supercell of a screen (the same for every hop)."""
+
+    matrix: list[list[int | float]] = Field(
+        description="Rows: supercell vectors in units of the input cell's vectors (integers, "
+        "or halves etc. where the supercell uses a centring translation of the input cell)"
+    )
+    n_atoms: int = Field(description="Atoms in the full supercell, before the vacancy")
+    min_width_A: float = Field(description="Narrowest perpendicular width (Å)")
+    min_image_distance_A: float = Field(
+        description="Shortest distance between a point and its periodic images (Å)"
+    )
+    rule: str = Field(description="width, distance or length (diagonal, before issue 15)")
+    min_length_A: float = Field(description="The requested size L (Å)")
+
+
 class HopDoc(BaseModel):
     """One inequivalent hop i -> nearest j, with its vacancy endpoints."""
 
@@ -42,7 +58,9 @@ class HopDoc(BaseModel):
     initial_structure: Structure | None = Field(None, description="Vacancy supercell, IS")
     final_structure: Structure | None = Field(None, description="Vacancy supercell, FS")
     moving_index: int = 0
-    supercell: list[list[int]] | None = None
+    supercell: list[list[int | float]] | None = Field(
+        None, description="Supercell matrix relative to the input cell (see SupercellDoc)"
+    )
     hop: dict[str, Any] = Field(default_factory=dict, description="ionflow.core Hop.as_dict()")
 
 
@@ -55,6 +73,10 @@ class HopEnumerationDoc(BaseModel):
     sites: list[SiteDoc]
     hops: list[HopDoc]
     supercell_min_length_A: float
+    supercell_rule: str = Field(
+        "length", description="width, distance or length; documents before issue 15: length"
+    )
+    supercell: SupercellDoc | None = Field(None, description="The vacancy supercell")
     symprec: float | None = Field(None, description="Symmetry tolerance (Å) of the site search")
     n_sites_supercell: int | None = None
     supercell_min_width_A: float | None = Field(
@@ -110,6 +132,9 @@ class HopScreenDoc(BaseModel):
         None, description="Force calls of every band and endpoint relaxation"
     )
     warnings: list[str] = Field(default_factory=list, description="From the enumeration")
+    supercell: SupercellDoc | None = Field(
+        None, description="The vacancy supercell of every hop (from the enumeration)"
+    )
 
 
 from ionflow.schemas.neb import NebDoc, NebImages  # noqa: E402  (documents of earlier versions)
@@ -122,4 +147,5 @@ __all__ = [
     "NebDoc",
     "NebImages",
     "SiteDoc",
+    "SupercellDoc",
 ]

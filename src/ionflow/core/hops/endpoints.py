@@ -10,6 +10,7 @@ import numpy as np
 from pymatgen.core import Lattice, PeriodicSite, Structure
 
 from ionflow.core.errors import IonflowInputError
+from ionflow.core.hops.supercell import SupercellChoice, build_supercell, choose_supercell
 from ionflow.core.hops.validate import element_symbol
 
 if TYPE_CHECKING:
@@ -79,11 +80,15 @@ class HopEndpoints:
     moving_index
         Index of the moving ion in both structures (0).
     supercell
-        ``(3, 3)`` integer supercell matrix applied to the unit cell.
+        ``(3, 3)`` supercell matrix: rows are the supercell vectors in units of the unit
+        cell's vectors (integer, or with halves etc. when the supercell uses a centring
+        translation of the unit cell).
     hop_id
         The hop's id.
     hop_vector
         Cartesian displacement (Å) of the moving ion from ``initial`` to ``final``.
+    choice
+        The supercell choice (rule, atoms, narrowest width, image distance).
     """
 
     initial: Structure
@@ -92,6 +97,7 @@ class HopEndpoints:
     supercell: np.ndarray
     hop_id: str
     hop_vector: np.ndarray
+    choice: SupercellChoice | None = None
 
     def to_ase(self) -> tuple[Atoms, Atoms]:
         """Return ``(initial, final)`` as ASE ``Atoms`` with positions exactly as stored.
@@ -129,11 +135,18 @@ def _find_site(lattice: Lattice, frac_coords: np.ndarray, cart: np.ndarray) -> i
 
 
 def build_vacancy_endpoints(
-    structure: Structure, hop: Hop, min_length: float = 10.0
+    structure: Structure,
+    hop: Hop,
+    min_length: float = 10.0,
+    rule: str = "length",
+    choice: SupercellChoice | None = None,
 ) -> HopEndpoints:
     """Build the vacancy-mechanism endpoints of ``hop`` in a supercell.
 
-    The supercell is ``structure`` repeated by :func:`supercell_matrix`. The initial state
+    The supercell is ``choice``, else :func:`~ionflow.core.hops.supercell.choose_supercell`
+    of ``structure`` under ``rule`` (``"length"``: ``structure`` repeated by
+    :func:`supercell_matrix`; ``"width"``/``"distance"``: the fewest atoms whose narrowest
+    width/image distance is at least ``min_length``, non-diagonal allowed). The initial state
     is the supercell without the ion on the destination site; the final state is the same
     with the moving ion on the destination (unwrapped coordinates). The moving ion is put
     first (index 0) in both, all other atoms keep the supercell order; this matches the
@@ -146,7 +159,12 @@ def build_vacancy_endpoints(
     hop
         A hop from :func:`ionflow.core.hops.enumerate_hops` on ``structure``.
     min_length
-        Minimum supercell lattice vector length (Å).
+        Supercell size (Å): lattice length, width or image distance, per ``rule``.
+    rule
+        One of :data:`~ionflow.core.hops.supercell.SUPERCELL_RULES`; ``"length"`` (the
+        rule before issue 15) by default here, ``"width"`` in the hop enumeration job.
+    choice
+        A supercell already chosen for ``structure`` (computed once for all hops).
 
     Returns
     -------
@@ -160,9 +178,10 @@ def build_vacancy_endpoints(
         supercell site (supercell too small for the hop), or the sites are not the same
         element.
     """
-    matrix = supercell_matrix(structure, min_length)
-    supercell = structure.copy()
-    supercell.make_supercell(matrix)
+    if choice is None:
+        choice = choose_supercell(structure, min_length, rule)
+    matrix = choice.matrix
+    supercell = build_supercell(structure, choice)
     lattice = supercell.lattice
     frac = supercell.frac_coords
 
@@ -181,7 +200,8 @@ def build_vacancy_endpoints(
     if origin == destination:
         raise IonflowInputError(
             f"hop {hop.hop_id} ({hop.length:.2f} Å) joins a site to its own image in the "
-            f"supercell {np.diag(matrix).tolist()}; increase min_length (now {min_length} Å)"
+            f"supercell {choice.as_dict()['matrix']}; increase min_length (now "
+            f"{choice.min_length} Å)"
         )
     moving_element = element_symbol(supercell[origin].specie)
     if element_symbol(supercell[destination].specie) != moving_element:
@@ -207,9 +227,10 @@ def build_vacancy_endpoints(
     initial = Structure.from_sites([_mover_at(initial_cart), *others])
     final = Structure.from_sites([_mover_at(final_cart), *others])
     logger.info(
-        "hop %s: supercell %s (%d atoms after the vacancy), moving %s by %.3f Å",
+        "hop %s: supercell %s (%s rule, %d atoms after the vacancy), moving %s by %.3f Å",
         hop.hop_id,
-        np.diag(matrix).tolist(),
+        choice.as_dict()["matrix"],
+        choice.rule,
         len(initial),
         moving_element,
         float(np.linalg.norm(hop_vector)),
@@ -221,6 +242,7 @@ def build_vacancy_endpoints(
         supercell=matrix,
         hop_id=hop.hop_id,
         hop_vector=hop_vector,
+        choice=choice,
     )
 
 
