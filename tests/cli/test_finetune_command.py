@@ -61,3 +61,25 @@ def test_bad_datasets_exit_2(tmp_path, store_dir, capsys):
     assert main(["finetune", "0e0e0e0e-0000-0000-0000-000000000000"]) == 2
     assert "no stored dataset" in capsys.readouterr().err
     assert main(["finetune", str(unlabelled), "--epochs", "0"]) == 2
+
+
+def test_mace_refusals_exit_2_before_training(dataset, tmp_path, store_dir, capsys):
+    """MACE input problems are caught before anything trains (no mace-torch needed)."""
+    foundation = tmp_path / "found.model"
+    foundation.write_bytes(b"not read: the refusals come first")
+    base = ["finetune", str(dataset), "--backend", "mace"]
+    assert main([*base, "--foundation", str(foundation), "--mode", "multihead"]) == 2
+    assert "silently falls back to naive" in capsys.readouterr().err
+    assert main([*base, "--foundation", str(foundation)]) == 2  # auto -> multihead
+    assert "replay" in capsys.readouterr().err
+    assert main([*base, "--foundation", "medium", "--replay", str(dataset)]) == 2
+    assert "downloading" in capsys.readouterr().err
+    assert main([*base, "--foundation", str(foundation), "--replay", "mp"]) == 2
+    assert "downloading" in capsys.readouterr().err
+    missing = tmp_path / "missing.model"
+    assert main([*base, "--foundation", str(missing), "--replay", str(dataset)]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main([*base, "--mode", "naive"]) == 2
+    assert "needs a foundation" in capsys.readouterr().err
+    assert main(["finetune", str(dataset), "--replay", str(dataset)]) == 2
+    assert "MACE options" in capsys.readouterr().err

@@ -31,26 +31,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(
         subparsers,
         "finetune",
-        "fine-tune a model (CHGNet) on labelled configurations",
+        "fine-tune a model (CHGNet, MACE) on labelled configurations",
         run,
         description="Fine-tune a model on a labelled dataset: an extxyz file with energies, "
         "forces and stresses (e.g. from 'ionflow label --output'), or the uuid of a stored "
-        "dataset or fine-tuning job. lian2025's settings by default (MSE; energy 1, force 1, "
-        "stress 0.1; RAdam; lr 1e-3; 80/10/10 split). Prints the metrics and the model spec "
-        "('chgnet:/abs/path') that --model of every other command accepts.",
+        "dataset or fine-tuning job. CHGNet (default): lian2025's settings (MSE; energy 1, "
+        "force 1, stress 0.1; RAdam; lr 1e-3; 80/10/10 split). MACE (--backend mace, in an "
+        "environment with mace-torch): training from scratch, naive fine-tuning of a local "
+        "--foundation file, or deng2025's multi-head fine-tuning of it with the foundation's "
+        "training data as --replay (Adam, lr 0.01, early stop after 20 epochs without "
+        "improvement, at most 500 epochs). Prints the metrics and the model spec "
+        "('chgnet:/abs/path', 'mace:/abs/path') that --model of every other command accepts.",
     )
     parser.add_argument("dataset", help="extxyz file, or the uuid of a stored dataset")
-    parser.add_argument("--backend", default="chgnet", help="fine-tuning backend")
+    parser.add_argument("--backend", default="chgnet", help="fine-tuning backend (chgnet, mace)")
     parser.add_argument(
-        "--base-model", default="chgnet", help="model to start from (a spec or checkpoint)"
+        "--base-model", default=None, help="CHGNet model to start from (a spec or checkpoint)"
     )
     parser.add_argument("--targets", default="efs", choices=("efs", "ef"), help="fitted labels")
-    parser.add_argument("--epochs", type=int, default=50, help="most epochs")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="most epochs (chgnet 50, mace 500)"
+    )
     parser.add_argument(
         "--patience", type=int, default=20, help="early stop after N epochs without improvement"
     )
     parser.add_argument("--batch-size", type=int, default=8, help="configurations per batch")
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    parser.add_argument(
+        "--lr", type=float, default=None, help="learning rate (chgnet 1e-3, mace 0.01)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="split and torch seed")
     parser.add_argument(
         "--freeze", nargs="*", default=[], help="model parts kept fixed (e.g. atom_embedding)"
@@ -60,6 +68,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (IONFLOW_TORCH_THREADS)"
+    )
+    mace = parser.add_argument_group("MACE (--backend mace)")
+    mace.add_argument("--foundation", default=None, help="local MACE model file to fine-tune")
+    mace.add_argument(
+        "--replay",
+        default=None,
+        help="local extxyz of the foundation's training data (multi-head fine-tuning)",
+    )
+    mace.add_argument(
+        "--mode",
+        default="auto",
+        choices=("auto", "scratch", "naive", "multihead"),
+        help="auto: scratch without --foundation, multihead with it (needs --replay)",
     )
     add_json_option(parser)
 
@@ -87,27 +108,70 @@ def _dataset_input(dataset: str) -> Any:
     raise IonflowInputError(f"dataset {dataset!r} is neither an extxyz file nor a stored uuid")
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    """The backend's settings from the options; checked here (exit 2 on bad input)."""
+    common = {
+        "targets": args.targets,
+        "patience": args.patience,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "freeze": tuple(args.freeze),
+    }
+    for key, value in (("epochs", args.epochs), ("learning_rate", args.lr)):
+        if value is not None:
+            common[key] = value
+    if args.backend != "mace":
+        if args.foundation or args.replay or args.mode != "auto":
+            raise IonflowInputError("--foundation, --replay and --mode are MACE options")
+        return {"base_model": args.base_model or "chgnet", **common}
+    from ionflow.core.training import MACEFineTuneSettings
+
+    if args.base_model:
+        raise IonflowInputError("with --backend mace, give the model to start from as --foundation")
+    settings = MACEFineTuneSettings(
+        mode=args.mode, foundation=args.foundation, replay=args.replay, **common
+    )
+    settings.check_files()
+    return settings
+
+
+def _check_mace_inputs(settings: Any, dataset: Any) -> None:
+    """The foundation covers the data's elements and the replay file is labelled."""
+    from ionflow.core.training.mace_backend import inspect_mace_model, read_replay
+    from ionflow.jobs.finetune import _labelled_atoms
+
+    if settings.replay:
+        read_replay(settings.replay)
+    if settings.foundation:
+        from ase.data import chemical_symbols
+
+        zs = set(inspect_mace_model(settings.foundation, settings.python)["atomic_numbers"])
+        configs, _ = _labelled_atoms(dataset)
+        missing = sorted({int(z) for a in configs for z in a.numbers} - zs)
+        if missing:
+            raise IonflowInputError(
+                f"the foundation model {settings.foundation} does not cover "
+                f"{', '.join(chemical_symbols[z] for z in missing)} of the dataset"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     """Fine-tune on ``args.dataset``; exit status 1 when training failed."""
+    from ionflow.core.training import get_backend
     from ionflow.jobs.finetune import FineTuneMaker
     from ionflow.store import output_as_dict
 
+    get_backend(args.backend)
+    settings = _settings(args)
     maker = FineTuneMaker(
         backend=args.backend,
-        settings={
-            "base_model": args.base_model,
-            "targets": args.targets,
-            "epochs": args.epochs,
-            "patience": args.patience,
-            "batch_size": args.batch_size,
-            "learning_rate": args.lr,
-            "seed": args.seed,
-            "freeze": tuple(args.freeze),
-        },
+        settings=settings,
         seed=args.seed,
         model_dir=args.model_dir,
     )
     dataset = _dataset_input(args.dataset)
+    if args.backend == "mace":
+        _check_mace_inputs(settings, dataset)
     configure_torch(args.threads)
     job = maker.make(dataset)
     store = run_on_store(job)

@@ -88,16 +88,24 @@ def load_sevennet(spec: ModelSpec) -> CalculatorEvaluator:
 
 
 def load_mace(spec: ModelSpec) -> CalculatorEvaluator:
-    """A MACE model file through ``mace``'s ASE calculator (float64 unless asked otherwise)."""
+    """A local MACE model file through ``mace``'s ASE calculator (float64 unless asked).
+
+    Never downloads (a spec without a file is refused when parsed). ``import mace`` and the
+    model load run inside :func:`ionflow.mlip.mace.mace_unpickling`, so torch's
+    ``weights_only`` default is the same before and after for the rest of the process.
+    """
+    from ionflow.mlip.mace import import_mace_calculator, mace_unpickling
+
     try:
-        from mace.calculators import MACECalculator
+        calculator = import_mace_calculator()
     except ImportError as exc:
         raise ModelLoadError(MACE_MISSING) from exc
     kwargs = {"default_dtype": "float64", **spec.kwargs}
     try:
-        calc = MACECalculator(
-            model_paths=spec.checkpoint, device=resolve_device(spec.device), **kwargs
-        )
+        with mace_unpickling():  # a .model file is a whole pickled module
+            calc = calculator(
+                model_paths=spec.checkpoint, device=resolve_device(spec.device), **kwargs
+            )
     except Exception as exc:
         raise ModelLoadError(f"Cannot load MACE model {spec.checkpoint}: {exc}") from exc
     return CalculatorEvaluator(spec, calc)

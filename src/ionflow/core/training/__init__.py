@@ -5,7 +5,8 @@
 - :mod:`~ionflow.core.training.sources`: NEB band images, furthest-point MD snapshots;
 - :mod:`~ionflow.core.training.augment`: ±3 % strained copies (deng2025);
 - :mod:`~ionflow.core.training.backend`: :class:`FineTuneBackend`, settings, result, registry;
-- :mod:`~ionflow.core.training.chgnet_backend`: the CHGNet backend (lian2025 settings).
+- :mod:`~ionflow.core.training.chgnet_backend`: the CHGNet backend (lian2025 settings);
+- :mod:`~ionflow.core.training.mace_backend`: the MACE backend (deng2025 multi-head settings).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ionflow.core.training.dataset import (
     split_indices,
 )
 from ionflow.core.training.extxyz import read_extxyz, write_extxyz
+from ionflow.core.training.mace_backend import MACEBackend, MACEFineTuneSettings
 from ionflow.core.training.sources import (
     configs_from_band,
     configs_from_frames,
@@ -45,6 +47,8 @@ __all__ = [
     "FineTuneResult",
     "FineTuneSettings",
     "Labels",
+    "MACEBackend",
+    "MACEFineTuneSettings",
     "available_backends",
     "check_labelled",
     "configs_from_band",

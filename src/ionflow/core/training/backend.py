@@ -1,6 +1,6 @@
 """The fine-tuning backend interface: settings, result, and the registry of backends.
 
-A backend (CHGNet here; MACE in a later issue) turns train/validation/test configurations into
+A backend (``"chgnet"``, ``"mace"``) turns train/validation/test configurations into
 a checkpoint file and a model spec that :func:`ionflow.mlip.get_evaluator` loads::
 
     backend = get_backend("chgnet")
@@ -177,6 +177,8 @@ class FineTuneBackend(ABC):
 
     #: Registry name (``get_backend(name)``).
     name: str = ""
+    #: The settings class :meth:`train` takes (a subclass for backend-specific knobs).
+    settings_class: type[FineTuneSettings] = FineTuneSettings
 
     @abstractmethod
     def train(
