@@ -8,6 +8,7 @@ from ionflow.jobs.hops import HopEnumerationMaker
 from ionflow.jobs.label import TeacherLabelMaker, VaspStaticLabelMaker
 from ionflow.jobs.md import MLIPMDMaker
 from ionflow.jobs.neb import MLIPNebMaker
+from ionflow.jobs.vacancy import VacancyRelaxMaker
 
 __all__ = [
     "ArrheniusMaker",
@@ -19,5 +20,6 @@ __all__ = [
     "MLIPNebMaker",
     "TeacherLabelMaker",
     "TrainingConfigsMaker",
+    "VacancyRelaxMaker",
     "VaspStaticLabelMaker",
 ]

@@ -14,13 +14,17 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.neb.relax import relax_fixed_cell
+from ionflow.core.neb.result import RelaxResult
 from ionflow.core.neb.settings import ENDPOINT_OPTIMIZERS
+from ionflow.core.npz import checkpoint_path, read_npz, write_npz
 from ionflow.jobs.base import check_worker, ionflow_job
 from ionflow.mlip import get_evaluator, parse_model_spec
 from ionflow.schemas.vacancy import VacancyDoc
 from ionflow.settings import default_model
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ionflow.jobs.neb import MLIPNebMaker
 
 __all__ = ["VacancyRelaxMaker"]
@@ -32,6 +36,36 @@ def _vacancy_suffix(arguments: dict[str, Any]) -> str | None:
     vac = arguments.get("vacancy") or {}
     parts = [str(vac[k]) for k in ("vacancy_id", "label") if vac.get(k)]
     return " ".join(parts) or None
+
+
+def _save(path: Path, res: RelaxResult) -> None:
+    arrays = {"positions": res.atoms.positions, "forces": np.asarray(res.forces)}
+    meta = {
+        "energy": res.energy,
+        "n_steps": res.n_steps,
+        "force_calls": res.force_calls,
+        "converged": res.converged,
+        "max_force": res.max_force,
+    }
+    write_npz(path, arrays, meta)
+
+
+def _load(path: Path, structure: Structure) -> RelaxResult | None:
+    """The relaxation saved at ``path``, or None when it is not one of ``structure``."""
+    arrays, meta = read_npz(path)
+    if arrays["positions"].shape != (len(structure), 3):
+        return None
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    atoms.positions = arrays["positions"]
+    return RelaxResult(
+        atoms,
+        float(meta["energy"]),
+        arrays["forces"],
+        int(meta["n_steps"]),
+        int(meta["force_calls"]),
+        bool(meta["converged"]),
+        float(meta["max_force"]),
+    )
 
 
 @dataclass
@@ -53,6 +87,10 @@ class VacancyRelaxMaker(Maker):
         ``endpoint_optimizer``.
     species
         Mobile species, whose largest displacement is reported (``max_mobile_shift_A``).
+    checkpoint_dir
+        Directory where the relaxed vacancy is kept (``None``: nowhere). A rerun of the same
+        relaxation (same structure, model, settings) reads it instead of relaxing again, e.g.
+        a screen rerun after its NEB jobs hit their wall-time limit.
     worker
         Kind of worker the job needs (``"gpu"``: MLIP work).
     """
@@ -63,6 +101,7 @@ class VacancyRelaxMaker(Maker):
     max_steps: int = 300
     optimizer: str = "bfgs"
     species: str | None = None
+    checkpoint_dir: str | None = None
     worker: str = "gpu"
 
     def __post_init__(self) -> None:
@@ -77,22 +116,41 @@ class VacancyRelaxMaker(Maker):
         spec = parse_model_spec(self.model)
         if not isinstance(self.model, str):
             self.model = spec.as_dict()
+        if self.checkpoint_dir is not None:
+            self.checkpoint_dir = str(self.checkpoint_dir)
         check_worker(self.worker)
 
     @classmethod
     def from_neb_maker(
         cls, neb_maker: MLIPNebMaker, species: str | None = None
     ) -> VacancyRelaxMaker:
-        """The vacancy relaxation a NEB job would do on its endpoints (same model, settings)."""
-        s = neb_maker.neb_settings
+        """The vacancy relaxation a NEB job would do on its endpoints (same model, settings).
+
+        Its checkpoints go to ``vacancies/`` under the NEB maker's ``checkpoint_dir``.
+        """
+        s, ckpt = neb_maker.neb_settings, neb_maker.checkpoint_dir
         return cls(
             model=neb_maker.model,
             fmax=s.endpoint_fmax,
             max_steps=s.endpoint_max_steps,
             optimizer=s.endpoint_optimizer,
             species=species,
+            checkpoint_dir=None if ckpt is None else f"{ckpt}/vacancies",
             worker=neb_maker.worker,
         )
+
+    def _checkpoint(self, structure: Structure, label: str) -> Path | None:
+        if self.checkpoint_dir is None:
+            return None
+        key = {
+            "structure": structure,
+            "model": label,
+            "fmax": self.fmax,
+            "max_steps": self.max_steps,
+            "optimizer": self.optimizer,
+        }
+        name = f"{structure.composition.reduced_formula}_{label}"
+        return checkpoint_path(self.checkpoint_dir, "vacancy", name, key)
 
     @ionflow_job(output_schema=VacancyDoc, name_suffix=_vacancy_suffix)
     def make(self, structure: Structure, vacancy: dict[str, Any] | None = None) -> VacancyDoc:
@@ -115,15 +173,22 @@ class VacancyRelaxMaker(Maker):
         base = {"formula": structure.composition.formula, "model": spec.label, **meta}
         settings = {"fmax": self.fmax, "max_steps": self.max_steps, "optimizer": self.optimizer}
         t0 = time.perf_counter()
+        path = self._checkpoint(structure, spec.label)
         try:
-            res = relax_fixed_cell(
-                AseAtomsAdaptor.get_atoms(structure),
-                get_evaluator(spec),
-                fmax=self.fmax,
-                max_steps=self.max_steps,
-                optimizer=self.optimizer,
-                label=f"vacancy {meta['vacancy_id'] or ''}".strip(),
-            )
+            res = _load(path, structure) if path is not None and path.is_file() else None
+            if res is None:
+                res = relax_fixed_cell(
+                    AseAtomsAdaptor.get_atoms(structure),
+                    get_evaluator(spec),
+                    fmax=self.fmax,
+                    max_steps=self.max_steps,
+                    optimizer=self.optimizer,
+                    label=f"vacancy {meta['vacancy_id'] or ''}".strip(),
+                )
+                if path is not None:
+                    _save(path, res)
+            else:
+                logger.info("vacancy %s read from %s", meta["vacancy_id"], path)
         except Exception as exc:  # a model or optimiser error is reported: the screen says why
             logger.exception("vacancy relaxation %s failed", meta["vacancy_id"])
             return VacancyDoc(

@@ -125,8 +125,8 @@ def test_mapping_through_a_rotation_matches_a_direct_relaxation(cu3al_tetragonal
     for op in rotations[:4]:
         m = map_vacancy(plan, key, target, relaxed, rep.energy, rep.forces, op=op)
         np.testing.assert_allclose(m.structure.cart_coords, direct.atoms.positions, atol=0.02)
+    wrong = next(op for op in range(sym.n_ops) if sym.image(op, vac.site) != end.vacancy)
     with pytest.raises(IonflowInputError, match="does not send"):
-        wrong = next(op for op in range(sym.n_ops) if sym.image(op, vac.site) != end.vacancy)
         map_vacancy(plan, key, target, relaxed, rep.energy, rep.forces, op=wrong)
 
 
@@ -156,9 +156,10 @@ def test_neb_from_given_endpoints_costs_no_endpoint_calls(cu_fcc, emt_spec):
     assert shared.endpoint_force_calls == 0
     assert shared.force_calls == shared.band_force_calls
     assert own.endpoint_force_calls > 0
-    assert shared.converged and own.converged
+    assert shared.converged
+    assert own.converged
     assert shared.barrier_forward == pytest.approx(own.barrier_forward, abs=0.01)
     assert shared.energies[0] == pytest.approx(rep.energy)
+    bad = (given[0], RelaxResult(None, 0.0, np.zeros((2, 3)), 0, 0, True, 0.0))
     with pytest.raises(IonflowInputError, match="forces of shape"):
-        bad = (given[0], RelaxResult(None, 0.0, np.zeros((2, 3)), 0, 0, True, 0.0))
         run_neb(_atoms(hop.initial), _atoms(hop.final), evaluator, relaxed_endpoints=bad)
