@@ -42,16 +42,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "written as labels. Exit status 1 when any configuration was not labelled.",
     )
     parser.add_argument("configs", nargs="+", help="structure files (CIF, POSCAR, extxyz, ...)")
+    add_labeller_options(parser, workdir="ionflow-label")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="extxyz file for the labels: energy, forces, stress (default: none written)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: IONFLOW_TORCH_THREADS, else torch's own)",
+    )
+    add_json_option(parser)
+
+
+def add_labeller_options(parser: argparse.ArgumentParser, workdir: str) -> None:
+    """``--labeller`` with its VASP and teacher options (``label`` and ``discover``).
+
+    Parameters
+    ----------
+    parser
+        The command's parser.
+    workdir
+        Default of ``--workdir`` (VASP calculation directories).
+    """
     parser.add_argument(
         "--labeller",
         required=True,
         help="vasp (PBE, MP-compatible), vasp:r2scan, or a model spec (sevennet, chgnet, "
         'a checkpoint, {"@module": ..., "@callable": ...})',
-    )
-    parser.add_argument(
-        "--output",
-        default=None,
-        help="extxyz file for the labels: energy, forces, stress (default: none written)",
     )
     vasp = parser.add_argument_group("VASP (--labeller vasp)")
     vasp.add_argument(
@@ -76,7 +96,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--vasp-cmd", default=None, help="command that runs VASP (default: atomate2's VASP_CMD)"
     )
     vasp.add_argument(
-        "--workdir", default="ionflow-label", help="one calculation directory per static in here"
+        "--workdir", default=workdir, help="one calculation directory per job in here"
     )
     vasp.add_argument(
         "--potcar-spec",
@@ -91,13 +111,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     teacher = parser.add_argument_group("teacher model (--labeller MODEL_SPEC)")
     teacher.add_argument("--batch-size", type=int, default=16, help="configurations per call")
-    teacher.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads (default: IONFLOW_TORCH_THREADS, else torch's own)",
-    )
-    add_json_option(parser)
 
 
 def read_configs(paths: list[str]) -> tuple[list[Structure], list[dict[str, Any]]]:
@@ -140,8 +153,8 @@ def read_configs(paths: list[str]) -> tuple[list[Structure], list[dict[str, Any]
     return structures, sources
 
 
-def _maker(args: argparse.Namespace) -> Any:
-    """The labelling Maker of the options."""
+def labeller_maker(args: argparse.Namespace) -> Any:
+    """The labelling Maker of the ``--labeller`` options (checked: exit 2 on bad input)."""
     from ionflow.jobs.label import label_maker
 
     if args.labeller.split(":")[0].lower() != "vasp":
@@ -166,8 +179,8 @@ def _maker(args: argparse.Namespace) -> Any:
     )
 
 
-def _run_vasp(job: Any, workdir: str) -> Any:
-    """Run the VASP fan-out with one directory per job (statics must not share one)."""
+def run_in_folders(job: Any, workdir: str) -> Any:
+    """Run a flow with one directory per job under ``workdir`` (VASP statics need their own)."""
     from jobflow import run_locally
 
     from ionflow.store import get_store
@@ -189,10 +202,10 @@ def run(args: argparse.Namespace) -> int:
     from ionflow.store import output_as_dict
 
     structures, sources = read_configs(args.configs)
-    maker = _maker(args)
+    maker = labeller_maker(args)
     job = maker.make(structures, sources)
     if isinstance(maker, VaspStaticLabelMaker):
-        store = _run_vasp(job, args.workdir)
+        store = run_in_folders(job, args.workdir)
     else:
         store = run_on_store(job)
     out = output_as_dict(store, job.uuid, load=True)

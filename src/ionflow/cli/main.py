@@ -28,7 +28,19 @@ import sys
 from typing import TYPE_CHECKING
 
 from ionflow import __version__
-from ionflow.cli import conductivity, diffusion, finetune, hops, label, neb, query, screen, submit
+from ionflow.cli import (
+    conductivity,
+    diffusion,
+    discover,
+    finetune,
+    hops,
+    label,
+    loop,
+    neb,
+    query,
+    screen,
+    submit,
+)
 from ionflow.cli.common import HelpFormatter, logging_to_stderr, warnings_once
 from ionflow.errors import IonflowError, IonflowInputError
 
@@ -36,7 +48,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 #: The commands in the order ``ionflow --help`` lists them.
-COMMANDS = (hops, screen, neb, query, conductivity, diffusion, label, finetune, submit)
+COMMANDS = (
+    hops, screen, neb, query, conductivity, diffusion, label, finetune, loop, discover, submit
+)  # fmt: skip
 
 #: Exit status when the reader of stdout went away (128 + SIGPIPE, as the shell reports it).
 EXIT_BROKEN_PIPE = 141
