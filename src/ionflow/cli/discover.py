@@ -18,7 +18,7 @@ from ionflow.cli.common import (
     print_json,
     run_on_store,
 )
-from ionflow.cli.label import add_labeller_options, labeller_maker, run_in_folders
+from ionflow.cli.label import add_labeller_options, labeller_maker, load_model, run_in_folders
 from ionflow.errors import IonflowError
 
 if TYPE_CHECKING:
@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     maker = _flow_maker(args, structure)
     flow = maker.make(structure)  # refuses a fine-tune of another model than the screen's
     configure_torch(args.threads)
+    load_model(args.model, "model")  # a corrupt checkpoint: exit 2 now, not a failed screen
     logger.info(
         "Discovery on %s: screen with %s, labels from %s",
         structure.composition.reduced_formula,

@@ -160,7 +160,9 @@ def labeller_maker(args: argparse.Namespace) -> Any:
     if args.labeller.split(":")[0].lower() != "vasp":
         check_model(args.labeller)
         configure_torch(args.threads)
-        return label_maker(args.labeller, batch_size=args.batch_size)
+        maker = label_maker(args.labeller, batch_size=args.batch_size)
+        load_model(args.labeller, "teacher")
+        return maker
     run_vasp_kwargs: dict[str, Any] = {}
     if args.vasp_cmd:
         run_vasp_kwargs["vasp_cmd"] = args.vasp_cmd
@@ -177,6 +179,32 @@ def labeller_maker(args: argparse.Namespace) -> Any:
         run_vasp_kwargs=run_vasp_kwargs,
         write_input_set_kwargs={"potcar_spec": True} if args.potcar_spec else {},
     )
+
+
+def load_model(spec: str, role: str) -> None:
+    """Load ``spec`` now (once per process; the jobs run here reuse it).
+
+    A corrupt checkpoint or a calculator that cannot be built is then bad input (exit 2,
+    naming the file) before anything runs, instead of a failed job.
+
+    Parameters
+    ----------
+    spec
+        The model spec.
+    role
+        What the model is for, in the message (``"teacher"``, ``"model"``).
+
+    Raises
+    ------
+    IonflowInputError
+        When the model cannot be loaded.
+    """
+    from ionflow.mlip import ModelLoadError, get_evaluator
+
+    try:
+        get_evaluator(spec)
+    except ModelLoadError as exc:
+        raise IonflowInputError(f"{role} {spec!r} cannot be loaded: {exc}") from exc
 
 
 def run_in_folders(job: Any, workdir: str) -> Any:
