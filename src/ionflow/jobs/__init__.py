@@ -8,6 +8,7 @@ from ionflow.jobs.hops import HopEnumerationMaker
 from ionflow.jobs.label import TeacherLabelMaker, VaspStaticLabelMaker
 from ionflow.jobs.md import MLIPMDMaker
 from ionflow.jobs.neb import MLIPNebMaker
+from ionflow.jobs.ordering import OrderingMaker
 from ionflow.jobs.vacancy import VacancyRelaxMaker
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "HopEnumerationMaker",
     "MLIPMDMaker",
     "MLIPNebMaker",
+    "OrderingMaker",
     "TeacherLabelMaker",
     "TrainingConfigsMaker",
     "VacancyRelaxMaker",
