@@ -18,7 +18,7 @@ from ionflow.cli.main import build_parser, main
 LI2MNO3 = Path(__file__).parents[1] / "test_data" / "Li2MnO3_C2m.cif.gz"
 COMMANDS = [
     "hops", "screen", "neb", "results", "conductivity", "diffusion", "label", "finetune", "submit",
-    "discover", "loop",
+    "discover", "loop", "order",
 ]  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from ionflow.cli import (
     label,
     loop,
     neb,
+    order,
     query,
     screen,
     submit,
@@ -49,7 +50,8 @@ if TYPE_CHECKING:
 
 #: The commands in the order ``ionflow --help`` lists them.
 COMMANDS = (
-    hops, screen, neb, query, conductivity, diffusion, label, finetune, loop, discover, submit
+    hops, screen, neb, order, query, conductivity, diffusion, label, finetune, loop, discover,
+    submit
 )  # fmt: skip
 
 #: Exit status when the reader of stdout went away (128 + SIGPIPE, as the shell reports it).

@@ -28,10 +28,17 @@ from ionflow.core.ordering.enumerate import (
     ENUMERATORS,
     Enumeration,
     available_enumerator,
+    count_orderings,
     enumerate_orderings,
 )
 from ionflow.core.ordering.orbits import brute_force_orderings, site_permutations
-from ionflow.core.ordering.order import OrderedCandidate, OrderingResult, order_structure
+from ionflow.core.ordering.order import (
+    OrderedCandidate,
+    OrderingPlan,
+    OrderingResult,
+    order_structure,
+    plan_ordering,
+)
 from ionflow.core.ordering.supercell import SupercellChoice, find_integral_supercell
 from ionflow.core.ordering.validate import (
     SiteGroup,
@@ -47,6 +54,7 @@ __all__ = [
     "K_B_EV",
     "Enumeration",
     "OrderedCandidate",
+    "OrderingPlan",
     "OrderingResult",
     "SiteGroup",
     "SupercellChoice",
@@ -56,11 +64,13 @@ __all__ = [
     "check_cif_occupancies",
     "check_occupancies",
     "count_bounds",
+    "count_orderings",
     "enumerate_orderings",
     "ewald_energy",
     "find_integral_supercell",
     "order_structure",
     "oxidation_decorated",
+    "plan_ordering",
     "relax_ordering",
     "select_boltzmann",
     "site_groups",

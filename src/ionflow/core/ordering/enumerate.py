@@ -35,7 +35,13 @@ from ionflow.core.ordering.validate import VACANCY, count_bounds, site_groups
 if TYPE_CHECKING:
     from ionflow.core.ordering.supercell import SupercellChoice
 
-__all__ = ["ENUMERATORS", "Enumeration", "available_enumerator", "enumerate_orderings"]
+__all__ = [
+    "ENUMERATORS",
+    "Enumeration",
+    "available_enumerator",
+    "count_orderings",
+    "enumerate_orderings",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +171,63 @@ def enumerate_orderings(
     return result
 
 
+def count_orderings(
+    structure: Structure,
+    supercell: SupercellChoice,
+    *,
+    max_orderings: int = 2000,
+    enumerator: str = "auto",
+    symprec: float = 0.1,
+) -> int | None:
+    """The number of distinct orderings, checked against the cap, without making any.
+
+    Parameters
+    ----------
+    structure, supercell, max_orderings, enumerator, symprec
+        As for :func:`enumerate_orderings`.
+
+    Returns
+    -------
+    int or None
+        The exact count where the enumerator gives one cheaply (shry's Pólya count), else
+        None (only the lower bound was checked).
+
+    Raises
+    ------
+    IonflowInputError
+        More orderings than ``max_orderings`` (the message names the count).
+    """
+    name = available_enumerator() if enumerator == "auto" else enumerator
+    if name not in ENUMERATORS[1:]:
+        raise IonflowInputError(f"enumerator must be one of {ENUMERATORS}, got {enumerator!r}")
+    big = structure.copy()
+    big.make_supercell(supercell.matrix)
+    groups = site_groups(big)
+    lower, _ = count_bounds(groups, 1, len(site_permutations(big, symprec)))
+    if lower > max_orderings:
+        raise _too_many(lower, max_orderings, "at least", supercell.size)
+    if name != "shry" or not groups:
+        return None
+    count = int(_substitutor(big, symprec).count())
+    if count > max_orderings:
+        raise _too_many(count, max_orderings, "exactly", supercell.size)
+    return count
+
+
+def _substitutor(big: Structure, symprec: float):
+    try:
+        from shry import Substitutor
+    except ImportError as exc:
+        raise IonflowInputError(
+            "enumerator 'shry' is not installed (pip install --no-deps shry)"
+        ) from exc
+    return Substitutor(
+        _with_vacancies(big),
+        symprec=min(symprec, 0.1),
+        groupby=lambda s: ",".join(f"{sp}:{occ:.4f}" for sp, occ in sorted(s.species.items())),
+    )
+
+
 def _with_vacancies(structure: Structure) -> Structure:
     """Fill every partial site up to 1 with the vacancy pseudo-species ``X``."""
     work = structure.copy()
@@ -183,18 +246,7 @@ def _without_vacancies(structure: Structure) -> Structure:
 
 
 def _shry(big, _unit, supercell, cap, symprec, _perms) -> Enumeration:
-    try:
-        from shry import Substitutor
-    except ImportError as exc:
-        raise IonflowInputError(
-            "enumerator 'shry' is not installed (pip install --no-deps shry)"
-        ) from exc
-    work = _with_vacancies(big)
-    sub = Substitutor(
-        work,
-        symprec=min(symprec, 0.1),
-        groupby=lambda s: ",".join(f"{sp}:{occ:.4f}" for sp, occ in sorted(s.species.items())),
-    )
+    sub = _substitutor(big, symprec)
     count = int(sub.count())
     if count > cap:
         raise _too_many(count, cap, "exactly", supercell.size)

@@ -14,7 +14,7 @@ from ionflow.core.ordering.energy import (
     relax_ordering,
     space_group,
 )
-from ionflow.core.ordering.enumerate import enumerate_orderings
+from ionflow.core.ordering.enumerate import count_orderings, enumerate_orderings
 from ionflow.core.ordering.supercell import SupercellChoice, find_integral_supercell
 from ionflow.core.ordering.validate import check_occupancies, oxidation_decorated
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from ionflow.mlip.models import Evaluator
 
-__all__ = ["OrderedCandidate", "OrderingResult", "order_structure"]
+__all__ = ["OrderedCandidate", "OrderingPlan", "OrderingResult", "order_structure", "plan_ordering"]
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,62 @@ class OrderingResult:
     def lowest(self) -> OrderedCandidate:
         """The lowest-energy ordering."""
         return self.orderings[0]
+
+
+@dataclass
+class OrderingPlan:
+    """What :func:`plan_ordering` decided, before any ordering is made.
+
+    Attributes
+    ----------
+    structure
+        The input with oxidation states.
+    supercell
+        The supercell that makes every occupancy integral.
+    n_distinct
+        Exact number of distinct orderings when known cheaply (shry), else None.
+    """
+
+    structure: Structure
+    supercell: SupercellChoice
+    n_distinct: int | None
+
+
+def plan_ordering(
+    structure: Structure,
+    *,
+    max_orderings: int = 2000,
+    max_atoms: int = 200,
+    supercell: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    enumerator: str = "auto",
+    oxidation_states: Mapping[str, float] | None = None,
+    symprec: float = 0.1,
+) -> OrderingPlan:
+    """Every input check of :func:`order_structure`, without enumerating (seconds at most).
+
+    Parameters
+    ----------
+    structure, max_orderings, max_atoms, supercell, enumerator, oxidation_states, symprec
+        As for :func:`order_structure`.
+
+    Returns
+    -------
+    OrderingPlan
+        Decorated structure, supercell and (when known) the count of distinct orderings.
+
+    Raises
+    ------
+    IonflowInputError
+        Occupancies above 1, charges that cannot balance, no integral supercell within
+        ``max_atoms``, more orderings than ``max_orderings``.
+    """
+    check_occupancies(structure)
+    decorated = oxidation_decorated(structure, oxidation_states)
+    choice = find_integral_supercell(decorated, max_atoms=max_atoms, supercell=supercell)
+    count = count_orderings(
+        decorated, choice, max_orderings=max_orderings, enumerator=enumerator, symprec=symprec
+    )
+    return OrderingPlan(decorated, choice, count)
 
 
 def _resolve_evaluator(model: Any) -> Evaluator | None:
