@@ -284,6 +284,7 @@ def stage_finetune(args, results) -> None:
         targets=args.targets,
         energy_weight=args.energy_weight,
         stress_weight=args.stress_weight,
+        learning_rate=args.lr,
         epochs=args.epochs,
         patience=args.patience,
         batch_size=args.batch_size,
@@ -386,6 +387,7 @@ def main(argv=None) -> int:
     p.add_argument("--targets", choices=("efs", "ef"), default="efs")
     p.add_argument("--energy-weight", type=float, default=1.0)
     p.add_argument("--stress-weight", type=float, default=0.1)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (lian2025: 1e-3)")
     p.add_argument(
         "--from-results",
         type=Path,

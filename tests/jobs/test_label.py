@@ -310,6 +310,18 @@ def test_unconverged_static_is_reported_not_labelled(
     assert "electronic SCF not converged" in failed.failure_reason
     assert failed.corrections  # the tetrahedron correction is still on record
 
+    # a dataset of this set and the teacher's holds the 2 converged VASP labels, not 3
+    from ionflow.core.training import read_extxyz
+    from ionflow.jobs.finetune import DatasetMaker
+
+    dataset = DatasetMaker().make.original(DatasetMaker(), [doc, teacher_doc])
+    assert dataset.n_configs == 2 + teacher_doc.n_ok
+    stored = read_extxyz(dataset.dataset.extxyz, text=True)
+    assert [a.get_potential_energy() for a in stored[:2]] == pytest.approx(
+        [doc.labels[0].energy_eV, doc.labels[1].energy_eV]
+    )
+    assert dataset.provenance["labellers"] == ["vasp:pbe", teacher_doc.labeller]
+
 
 def test_custodian_giving_up_is_reported(cu_configs, teacher_doc, tmp_path, monkeypatch):
     # default handlers: UnconvergedErrorHandler retries, then custodian raises; the static dies
