@@ -25,7 +25,8 @@ def _cu3au_disordered() -> Structure:
 def test_maker_shape_and_update_maker_kwargs():
     maker = OrderingMaker(model=None, top_k=3, supercell=[2, 1, 1], worker="cpu")
     job = maker.make(_cu3au_disordered())
-    assert job.maker is not maker and isinstance(job.maker, OrderingMaker)
+    assert job.maker is not maker
+    assert isinstance(job.maker, OrderingMaker)
     assert job.config.manager_config["_category"] == "cpu"
     job.update_maker_kwargs({"_set": {"top_k": 2}}, dict_mod=True, class_filter=OrderingMaker)
     assert job.maker.top_k == 2
@@ -55,9 +56,11 @@ def test_run_with_emt_ranks_by_relaxed_energy():
     run_locally(job, store=store, ensure_success=True, log=False)
     doc = OrderingDoc(**store.get_output(job.uuid, load=True))
     assert doc.energy_source == "mlip"
-    assert doc.n_atoms == 8 and doc.supercell_size == 2
+    assert doc.n_atoms == 8
+    assert doc.supercell_size == 2
     assert 1 <= len(doc.orderings) <= 4
-    assert doc.n_distinct is not None and len(doc.orderings) == min(4, doc.n_enumerated)
+    assert doc.n_distinct is not None
+    assert len(doc.orderings) == min(4, doc.n_enumerated)
     energies = [o.energy_per_atom_eV for o in doc.orderings]
     assert energies == sorted(energies)
     assert doc.lowest.relative_energy_meV_atom == 0.0
@@ -66,4 +69,5 @@ def test_run_with_emt_ranks_by_relaxed_energy():
     for o in doc.orderings:
         assert o.structure.is_ordered
         assert o.structure.composition.reduced_formula == "Cu3Au"
-        assert o.energy_eV is not None and o.n_steps is not None
+        assert o.energy_eV is not None
+        assert o.n_steps is not None

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from pymatgen.core import Structure
 
-__all__ = ["SupercellChoice", "find_integral_supercell", "hnf_matrices", "min_width"]
+__all__ = ["SupercellChoice", "find_integral_supercell", "hnf_matrices", "min_width", "widths"]
 
 #: Above this determinant only diagonal supercells are searched (the HNF count grows ~ n^2).
 MAX_HNF_SIZE = 48
@@ -59,8 +59,9 @@ def hnf_matrices(n: int) -> Iterator[np.ndarray]:
     Yields
     ------
     numpy.ndarray
-        ``[[a, 0, 0], [b, c, 0], [d, e, f]]`` with ``a c f = n``, ``0 <= b < c``,
-        ``0 <= d, e < f``: each distinct superlattice once.
+        Rows are the superlattice vectors (pymatgen's convention): the transpose of the
+        column-vector HNF ``[[a, 0, 0], [b, c, 0], [d, e, f]]`` with ``a c f = n``,
+        ``0 <= b < c``, ``0 <= d, e < f`` -- each distinct superlattice once.
     """
     for a in range(1, n + 1):
         if n % a:
@@ -70,23 +71,28 @@ def hnf_matrices(n: int) -> Iterator[np.ndarray]:
                 continue
             f = n // (a * c)
             for b, d, e in itertools.product(range(c), range(f), range(f)):
-                yield np.array([[a, 0, 0], [b, c, 0], [d, e, f]])
+                yield np.array([[a, 0, 0], [b, c, 0], [d, e, f]]).T
+
+
+def widths(lattice_matrix: np.ndarray) -> tuple[float, float, float]:
+    """Distances between opposite faces of a cell (Å), smallest first."""
+    m = np.asarray(lattice_matrix, dtype=float)
+    volume = abs(np.linalg.det(m))
+    out = [volume / np.linalg.norm(np.cross(m[i], m[j])) for i, j in ((0, 1), (1, 2), (2, 0))]
+    return tuple(sorted(float(w) for w in out))
 
 
 def min_width(lattice_matrix: np.ndarray) -> float:
     """Smallest distance between opposite faces of a cell (Å)."""
-    m = np.asarray(lattice_matrix, dtype=float)
-    volume = abs(np.linalg.det(m))
-    return float(
-        min(volume / np.linalg.norm(np.cross(m[i], m[j])) for i, j in ((0, 1), (1, 2), (2, 0)))
-    )
+    return widths(lattice_matrix)[0]
 
 
 def _best_shape(lattice_matrix: np.ndarray, n: int) -> tuple[np.ndarray, float]:
-    """The most compact supercell of determinant ``n``: largest face-to-face width.
+    """The most compact supercell of determinant ``n``.
 
-    Diagonal matrices are preferred on ties (within 1e-3 Å); above :data:`MAX_HNF_SIZE` only
-    diagonal matrices are tried.
+    Each superlattice in its LLL-reduced basis; the largest smallest face-to-face width, then
+    the largest second one, and so on (widths compared to 1e-3 Å); diagonal matrices win
+    ties; above :data:`MAX_HNF_SIZE` only diagonal matrices are tried.
     """
     diagonal = [
         np.diag([a, b, n // (a * b)])
@@ -96,12 +102,24 @@ def _best_shape(lattice_matrix: np.ndarray, n: int) -> tuple[np.ndarray, float]:
         if (n // a) % b == 0
     ]
     candidates = diagonal if n > MAX_HNF_SIZE else diagonal + list(hnf_matrices(n))
-    best, best_width = diagonal[0], -1.0
-    for matrix in candidates:
-        width = min_width(matrix @ lattice_matrix)
-        if width > best_width + 1e-3:
-            best, best_width = matrix, width
-    return best, best_width
+    best, best_key = diagonal[0], None
+    for hnf in candidates:
+        matrix = _reduced(hnf, lattice_matrix)
+        key = tuple(round(w, 3) for w in widths(matrix @ lattice_matrix))
+        if best_key is None or key > best_key:
+            best, best_key = matrix, key
+    return best, best_key[0]
+
+
+def _reduced(matrix: np.ndarray, lattice_matrix: np.ndarray) -> np.ndarray:
+    """The same superlattice in its LLL-reduced basis (right-handed), as a scaling matrix."""
+    from pymatgen.core import Lattice
+
+    lll = Lattice(matrix @ lattice_matrix).get_lll_reduced_lattice().matrix
+    out = np.rint(lll @ np.linalg.inv(lattice_matrix)).astype(int)
+    if np.linalg.det(out) < 0:
+        out = -out
+    return out
 
 
 def find_integral_supercell(

@@ -205,12 +205,19 @@ def oxidation_decorated(
 
 
 def _guesses(structure: Structure) -> list[dict[str, float]]:
+    """Pymatgen's charge-balanced guesses for the composition made integral (x1 ... x120)."""
     elements = structure.composition.element_composition
-    comp = Composition({el.symbol: amt for el, amt in elements.items()})
+    amounts = np.array(list(elements.values()), dtype=float)
+    for factor in range(1, 121):
+        if np.allclose(amounts * factor, np.round(amounts * factor), atol=1e-3 * factor):
+            break
+    else:
+        return []
+    comp = Composition({el.symbol: round(amt * factor) for el, amt in zip(elements, amounts)})
     try:
         guesses = comp.oxi_state_guesses(max_sites=-50)
     except ValueError:
-        guesses = comp.oxi_state_guesses()
+        return []
     return [dict(g) for g in guesses]
 
 
