@@ -16,6 +16,7 @@ from ionflow.cli.common import (
     print_json,
     run_on_store,
 )
+from ionflow.cli.conductivity import add_ordering_options
 from ionflow.errors import IonflowError
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         help="refuse (exit 2, before any NEB) a screen with more hops than this "
-        "(default: no cap; above 50 hops a warning states the cost)",
+        "(default: no cap, 50 on an ordering of a disordered input; above 50 hops a warning "
+        "states the cost)",
     )
     parser.add_argument(
         "--max-hop-length",
@@ -51,6 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="leave out hops longer than this, Å (default: keep all N² hops)",
     )
     add_neb_options(parser)
+    add_ordering_options(parser, n_orderings=False)
     add_json_option(parser)
 
 
@@ -60,12 +63,22 @@ def run(args: argparse.Namespace) -> int:
 
     from ionflow.core.hops import enumerate_hops, normalize_species, validate_structure
     from ionflow.core.io import read_structure
+    from ionflow.core.ordering import check_cif_occupancies
     from ionflow.flows import ScreenHopsFlow
     from ionflow.jobs import HopEnumerationMaker, MLIPNebMaker
     from ionflow.store import output_as_dict
 
+    check_cif_occupancies(args.structure)  # pymatgen's reader silently drops the excess
     structure = read_structure(args.structure)
     species = normalize_species(args.species)
+    if not structure.is_ordered:
+        validate_structure(structure, species, allow_disordered=True)
+        structure = lowest_ordering(structure, args)
+        from ionflow.flows.ordering import DEFAULT_MAX_HOPS, check_hop_count
+
+        if args.max_hops is None:
+            args.max_hops = DEFAULT_MAX_HOPS
+        check_hop_count(structure, species, args.max_hops, args.symprec)
     validate_structure(structure, species)
     enumeration = HopEnumerationMaker(
         species=species,
@@ -97,6 +110,30 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_screen(doc, args.stdout)
     return 0 if doc["n_failed"] == 0 else 1
+
+
+def lowest_ordering(structure: Any, args: argparse.Namespace) -> Any:
+    """Order a disordered structure on the store (exit 2 on bad input first); the lowest."""
+    from ionflow.cli.conductivity import ordering_maker
+    from ionflow.flows.ordering import ordering_rows
+    from ionflow.store import output_as_dict
+
+    maker = ordering_maker(args, structure)
+    configure_torch(args.threads)
+    job = maker.make(structure)
+    store = run_on_store(job)
+    doc = output_as_dict(store, job.output.uuid)
+    if doc is None:
+        raise IonflowError("the ordering job produced no result; see the log above")
+    lowest = ordering_rows(doc)[0]
+    logger.info(
+        "screening the lowest ordering of %s: %s, %d atoms, %s",
+        structure.composition.reduced_formula,
+        lowest["structure"].composition.reduced_formula,
+        len(lowest["structure"]),
+        lowest.get("space_group"),
+    )
+    return lowest["structure"]
 
 
 def print_screen(doc: dict[str, Any], out: TextIO) -> None:

@@ -66,3 +66,39 @@ def test_evaluate_series_hull_and_selection(nacl):
     assert all(low[x].selected for x in (0.0, 0.5, 1.0))
     again = evaluate_series(members, _fake_order, temperature=800, seed=2)
     assert again.selected == res.selected
+
+
+def test_solid_solution_maker_ewald_ranked(nacl):
+    """The Maker end to end on a store, ranked by Ewald energy (model=None: no model call)."""
+    from jobflow import JobStore, run_locally
+    from maggma.stores import MemoryStore
+
+    from ionflow.jobs.solid_solution import SolidSolutionMaker
+    from ionflow.store import output_as_dict
+
+    maker = SolidSolutionMaker(
+        site="Cl",
+        substituent="Br",
+        fractions=(0.5,),
+        model=None,
+        top_k=3,
+        max_atoms=16,
+        n_select=4,
+        seed=1,
+        worker="cpu",
+    )
+    job = maker.make(nacl)
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    run_locally(job, store=store, ensure_success=True, log=False)
+    doc = output_as_dict(store, job.output.uuid)
+    assert doc["member_formulas"] == ["Na1Cl1", "Na1Cl0.5Br0.5", "Na1Br1"]
+    assert doc["n_configurations"] >= 3
+    assert doc["n_selected"] == min(4, doc["n_configurations"])
+    confs = doc["configurations"]
+    assert {c["x"] for c in confs} == {0.0, 0.5, 1.0}
+    ends = [c for c in confs if c["x"] in (0.0, 1.0)]
+    assert all(c["e_form_per_fu_eV"] == pytest.approx(0.0, abs=1e-9) for c in ends)
+    assert all(c["e_hull_per_fu_eV"] >= 0 for c in confs)
+    for x in (0.0, 0.5, 1.0):  # the lowest of every composition is selected
+        low = min((c for c in confs if c["x"] == x), key=lambda c: c["e_hull_per_fu_eV"])
+        assert low["selected"]

@@ -66,8 +66,25 @@ def _disordered_site_description(structure: Structure) -> str:
     return "a site"  # pragma: no cover - only called for disordered structures
 
 
+def _check_occupancies(structure: Structure, tol: float = 1e-3) -> None:
+    for index, site in enumerate(structure):
+        total = float(site.species.num_atoms)
+        if total > 1.0 + tol:
+            occupancy = ", ".join(
+                f"{element_symbol(sp)}:{occ:.3g}" for sp, occ in site.species.items()
+            )
+            raise IonflowInputError(
+                f"site {index} at {np.round(site.frac_coords, 4).tolist()} has a total "
+                f"occupancy of {total:.3g} ({occupancy}), above 1: fix the occupancies"
+            )
+
+
 def validate_structure(
-    structure: Structure, species: str = "Li", min_distance: float = 0.5
+    structure: Structure,
+    species: str = "Li",
+    min_distance: float = 0.5,
+    *,
+    allow_disordered: bool = False,
 ) -> None:
     """Check that ``structure`` can be used to enumerate hops of ``species``.
 
@@ -79,6 +96,10 @@ def validate_structure(
         The mobile species, an element symbol; an oxidation state (``"Li+"``) is ignored.
     min_distance
         Two atoms (periodic images included) closer than this many Å are an error.
+    allow_disordered
+        Accept partial occupancies (for the flows that order the structure first); a site
+        whose occupancies sum above 1 is still an error. Partially occupied sites may sit
+        close together (split sites), so only fully occupied sites are checked for overlap.
 
     Raises
     ------
@@ -92,7 +113,9 @@ def validate_structure(
     if len(structure) == 0:
         raise IonflowInputError("the structure has no sites")
 
-    if not structure.is_ordered:
+    if not structure.is_ordered and allow_disordered:
+        _check_occupancies(structure)
+    elif not structure.is_ordered:
         raise IonflowInputError(
             "the structure is disordered (partial occupancy at "
             f"{_disordered_site_description(structure)}); it must be ordered first, e.g. with "
@@ -107,7 +130,11 @@ def validate_structure(
             f"elements present: {', '.join(present)}"
         )
 
-    if min_distance > 0:
+    if min_distance > 0 and not structure.is_ordered:
+        full = [i for i, site in enumerate(structure) if site.species.num_atoms > 1 - 1e-6]
+        structure = structure.copy()
+        structure.remove_sites(sorted(set(range(len(structure))) - set(full)))
+    if min_distance > 0 and len(structure):
         centers, neighbors, _images, distances = structure.get_neighbor_list(
             r=float(min_distance), exclude_self=True
         )
