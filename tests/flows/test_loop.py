@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from jobflow import JobStore, Response, run_locally
 from maggma.stores import MemoryStore
@@ -188,3 +190,90 @@ def test_md_keeps_full_frames_and_the_mobile_species(emt_spec, tmp_path):
     rung = loop.rung_maker()
     assert rung.temperatures == (300.0, 600.0)
     assert rung.select_maker.n_snapshots == 4
+
+
+def _emt(tag: str) -> str:
+    import json
+
+    return json.dumps(
+        {"@module": "ase.calculators.emt", "@callable": "EMT", "kwargs": {"tag": tag}}
+    )
+
+
+class _RecordingBackend:
+    """A registry backend that 'trains' instantly: the model it returns is EMT tagged by call."""
+
+    name = "recording"
+    calls: ClassVar[list[tuple[str, int]]] = []
+
+    def train(self, train, val, test, settings, out_dir):
+        from pathlib import Path
+
+        from ionflow.core.training import FineTuneResult
+
+        type(self).calls.append((settings.base_model, len(train) + len(val) + len(test)))
+        spec = _emt(f"after-{len(type(self).calls)}")
+        return FineTuneResult(
+            backend=self.name,
+            checkpoint=Path(out_dir) / "model",
+            model_spec=spec,
+            metrics={"test": {"forces_eV_A": 0.0}},
+            history={},
+            best_epoch=0,
+            epochs_run=1,
+            stopped_early=False,
+        )
+
+
+def test_any_registered_backend_and_committee_selection(cu_fcc, tmp_path, store_dir, monkeypatch):
+    """The loop names a backend, never a model family: a registered stand-in drives two rungs."""
+    from ionflow.core.training import backend as registry
+
+    monkeypatch.setitem(registry._BACKENDS, "recording", _RecordingBackend)
+    monkeypatch.setattr(_RecordingBackend, "calls", [])
+    initial = _emt("initial")
+    flow = FineTuneLoopFlow(
+        temperatures=(300.0, 600.0),
+        model=initial,
+        md_maker=MLIPMDMaker(name="loop md", md_settings=TINY_MD),
+        n_snapshots=3,
+        disagreement=True,
+        label_maker=TeacherLabelMaker(model=_emt("teacher")),
+        finetune_maker=FineTuneMaker(backend="recording", model_dir=str(tmp_path / "m")),
+        heldout_maker=HeldoutConfigsMaker(n_configs=3),
+        mobile_species="Cu",
+        plot_dir=str(tmp_path / "plots"),
+    ).make(cu_fcc)
+    store = _run(flow)
+    doc = output_as_dict(store, flow.output.uuid)
+    r1, r2 = doc["rungs"]
+    assert doc["backend"] == "recording"
+    # each fine-tune started from the model of its rung, on the growing dataset
+    assert _RecordingBackend.calls == [(initial, 3), (_emt("after-1"), 6)]
+    assert r1["model_after"] == r2["model_before"] == _emt("after-1")
+    assert doc["final_model"] == _emt("after-2")
+    # rung 1 has no previous model: furthest point; rung 2 asks the two-model committee
+    assert r1["selection"] == "furthest-point"
+    assert r2["selection"] == "disagreement"
+    select2 = output_as_dict(store, r2["job_uuids"]["select"])
+    assert all(s["selection"] == "disagreement" for s in select2["sources"])
+    assert all("force_disagreement_eV_A" in s for s in select2["sources"])
+    # EMT with a tag is EMT: same errors before and after
+    assert r1["heldout_after"]["forces_eV_A"] == pytest.approx(r1["heldout_before"]["forces_eV_A"])
+
+
+def test_continued_settings_move_the_base_and_a_foundation(tmp_path):
+    from ionflow.core.training import FineTuneSettings
+    from ionflow.core.training.mace_backend import MACEFineTuneSettings
+    from ionflow.flows.loop import continued_settings
+
+    chgnet = continued_settings(FineTuneSettings(epochs=3), "chgnet:/m/a.pth.tar")
+    assert chgnet.base_model == "chgnet:/m/a.pth.tar"
+    assert chgnet.epochs == 3
+    mace = MACEFineTuneSettings(foundation="/f/found.model", replay="/f/replay.xyz")
+    assert mace.mode == "multihead"
+    moved = continued_settings(mace, "mace:/m/rung1.model")
+    assert moved.foundation == "/m/rung1.model"
+    assert moved.base_model == "mace:/m/rung1.model"
+    assert moved.replay == "/f/replay.xyz"
+    assert moved.mode == "multihead"

@@ -67,6 +67,31 @@ def _short_md() -> MLIPMDMaker:
     return MLIPMDMaker(name="loop md", md_settings=settings)
 
 
+def continued_settings(settings: Any, model: str) -> Any:
+    """Fine-tune settings that start from ``model`` (the rung's current model).
+
+    ``base_model`` is the model every backend starts from; a backend whose settings also name
+    a ``foundation`` file (MACE) gets the model there too, so that it does not go back to the
+    original foundation.
+
+    Parameters
+    ----------
+    settings
+        The fine-tune settings (a :class:`~ionflow.core.training.FineTuneSettings`).
+    model
+        Model spec to continue from.
+
+    Returns
+    -------
+    FineTuneSettings
+        A validated copy.
+    """
+    changes: dict[str, Any] = {"base_model": model}
+    if getattr(settings, "foundation", None):
+        changes["foundation"] = model
+    return replace(settings, **changes)
+
+
 def _rung_suffix(arguments: dict[str, Any]) -> str:
     return f"after rung {len(arguments['rungs'])}"
 
@@ -156,7 +181,7 @@ class LoopRungMaker(Maker):
         dataset = self.dataset_maker.make([*earlier, labels.output], sources=[md.uuid])
         ft_maker = self.finetune_maker
         if self.continue_from_previous:
-            ft_maker = replace(ft_maker, settings=replace(ft_maker.settings, base_model=model))
+            ft_maker = replace(ft_maker, settings=continued_settings(ft_maker.settings, model))
         finetune = ft_maker.make(dataset.output)
         committee = self.select_maker.disagreement and previous is not None
         assess = self.assess_maker.make(
