@@ -70,6 +70,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="use this diagonal supercell, e.g. 1 1 2 (default: the smallest integral one)",
     )
     parser.add_argument(
+        "--primitive",
+        action="store_true",
+        help="search supercells of the primitive cell (default: of the cell as given)",
+    )
+    parser.add_argument(
         "--enumerator",
         choices=["auto", "enumlib", "shry", "bruteforce", "pymatgen"],
         default="auto",
@@ -133,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         enumerator=args.enumerator,
         oxidation_states=oxidation,
         symprec=args.symprec,
+        primitive=args.primitive,
     )
     logger.info(
         "%s: supercell %s (%d atoms)%s; checked in %.1f s",
@@ -168,6 +174,7 @@ def _run_job(args: argparse.Namespace, structure: Any, model: Any, oxidation: An
         fmax=args.fmax,
         max_steps=args.max_steps,
         symprec=args.symprec,
+        primitive=args.primitive,
         worker="cpu" if model is None else "gpu",
     )
     job = maker.make(structure)

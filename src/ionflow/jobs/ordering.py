@@ -61,6 +61,8 @@ class OrderingMaker(Maker):
         Relaxation step limit per ordering.
     symprec
         Symmetry tolerance (Å).
+    primitive
+        Search supercells of the primitive cell instead of the cell as given.
     worker
         Kind of worker the job needs (``"gpu"``: MLIP relaxations; ``"cpu"`` for Ewald only).
 
@@ -83,6 +85,7 @@ class OrderingMaker(Maker):
     fmax: float = 0.05
     max_steps: int = 200
     symprec: float = 0.1
+    primitive: bool = False
     worker: str = "gpu"
 
     def __post_init__(self) -> None:
@@ -133,6 +136,7 @@ class OrderingMaker(Maker):
             fmax=self.fmax,
             max_steps=self.max_steps,
             symprec=self.symprec,
+            primitive=self.primitive,
         )
         for message in result.warnings:
             logger.warning("%s", message)
@@ -154,4 +158,5 @@ class OrderingMaker(Maker):
             "fmax": self.fmax,
             "max_steps": self.max_steps,
             "symprec": self.symprec,
+            "primitive": self.primitive,
         }

@@ -163,12 +163,15 @@ def plan_ordering(
     enumerator: str = "auto",
     oxidation_states: Mapping[str, float] | None = None,
     symprec: float = 0.1,
+    primitive: bool = False,
 ) -> OrderingPlan:
     """Every input check of :func:`order_structure`, without enumerating (seconds at most).
 
     Parameters
     ----------
     structure, max_orderings, max_atoms, supercell, enumerator, oxidation_states, symprec
+        As for :func:`order_structure`.
+    primitive
         As for :func:`order_structure`.
 
     Returns
@@ -183,12 +186,22 @@ def plan_ordering(
         ``max_atoms``, more orderings than ``max_orderings``.
     """
     check_occupancies(structure)
-    decorated = oxidation_decorated(structure, oxidation_states)
+    decorated = oxidation_decorated(_cell(structure, primitive), oxidation_states)
     choice = find_integral_supercell(decorated, max_atoms=max_atoms, supercell=supercell)
     count = count_orderings(
         decorated, choice, max_orderings=max_orderings, enumerator=enumerator, symprec=symprec
     )
     return OrderingPlan(decorated, choice, count)
+
+
+def _cell(structure: Structure, primitive: bool) -> Structure:
+    """The cell whose supercells are searched: the input's, or its primitive cell."""
+    if not primitive:
+        return structure
+    prim = structure.get_primitive_structure()
+    if len(prim) < len(structure):
+        logger.info("Primitive cell: %d sites (the input has %d)", len(prim), len(structure))
+    return prim
 
 
 def _resolve_evaluator(model: Any) -> Evaluator | None:
@@ -222,6 +235,7 @@ def order_structure(
     fmax: float = 0.05,
     max_steps: int = 200,
     symprec: float = 0.1,
+    primitive: bool = False,
 ) -> OrderingResult:
     """Ordered models of a disordered structure, ranked by MLIP (else Ewald) energy.
 
@@ -258,6 +272,9 @@ def order_structure(
         Relaxation convergence (eV/Å) and step limit.
     symprec
         Symmetry tolerance (Å).
+    primitive
+        Search supercells of the primitive cell of ``structure`` (partial occupancies kept)
+        instead of the cell as given (e.g. the 126-site hexagonal NASICON cell -> 42 sites).
 
     Returns
     -------
@@ -276,7 +293,7 @@ def order_structure(
             f"top_k and max_orderings must be >= 1, got {top_k} and {max_orderings}"
         )
     check_occupancies(structure)
-    decorated = oxidation_decorated(structure, oxidation_states)
+    decorated = oxidation_decorated(_cell(structure, primitive), oxidation_states)
     choice = find_integral_supercell(decorated, max_atoms=max_atoms, supercell=supercell)
     enum = enumerate_orderings(
         decorated, choice, max_orderings=max_orderings, enumerator=enumerator, symprec=symprec

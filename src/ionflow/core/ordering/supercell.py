@@ -104,10 +104,11 @@ def _best_shape(lattice_matrix: np.ndarray, n: int) -> tuple[np.ndarray, float]:
     candidates = diagonal if n > MAX_HNF_SIZE else diagonal + list(hnf_matrices(n))
     best, best_key = diagonal[0], None
     for hnf in candidates:
-        matrix = _reduced(hnf, lattice_matrix)
-        key = tuple(round(w, 3) for w in widths(matrix @ lattice_matrix))
-        if best_key is None or key > best_key:
-            best, best_key = matrix, key
+        # the matrix as it is wins a tie with its LLL-reduced basis (keeps the input's axes)
+        for matrix in (hnf, _reduced(hnf, lattice_matrix)):
+            key = tuple(round(w, 3) for w in widths(matrix @ lattice_matrix))
+            if best_key is None or key > best_key:
+                best, best_key = matrix, key
     return best, best_key[0]
 
 
