@@ -198,13 +198,18 @@ def _hop_ends(enum: dict) -> list[HopEnds]:
                 h["moving_index"],
                 f"{h['initial_label']} ({h['initial_wyckoff']})",
                 f"{h['final_label']} ({h['final_wyckoff']})",
+                (h.get("hop") or {}).get("start_frac"),
+                (h.get("hop") or {}).get("end_frac"),
             )
         )
     return out
 
 
 def _plan(enum: dict) -> ScreenPlan:
-    return plan_screen(_hop_ends(enum), symprec=enum.get("symprec") or 0.1)
+    parent = enum["structure"]
+    if isinstance(parent, dict):
+        parent = Structure.from_dict(parent)
+    return plan_screen(_hop_ends(enum), symprec=enum.get("symprec") or 0.1, parent=parent)
 
 
 @job

@@ -38,9 +38,10 @@ def _vacancy_suffix(arguments: dict[str, Any]) -> str | None:
     return " ".join(parts) or None
 
 
-def _save(path: Path, res: RelaxResult) -> None:
+def _save(path: Path, res: RelaxResult, wall: float) -> None:
     arrays = {"positions": res.atoms.positions, "forces": np.asarray(res.forces)}
     meta = {
+        "wall_time_s": wall,
         "energy": res.energy,
         "n_steps": res.n_steps,
         "force_calls": res.force_calls,
@@ -50,14 +51,14 @@ def _save(path: Path, res: RelaxResult) -> None:
     write_npz(path, arrays, meta)
 
 
-def _load(path: Path, structure: Structure) -> RelaxResult | None:
-    """The relaxation saved at ``path``, or None when it is not one of ``structure``."""
+def _load(path: Path, structure: Structure) -> tuple[RelaxResult | None, float]:
+    """The relaxation saved at ``path`` and its wall time (None when not of ``structure``)."""
     arrays, meta = read_npz(path)
     if arrays["positions"].shape != (len(structure), 3):
-        return None
+        return None, 0.0
     atoms = AseAtomsAdaptor.get_atoms(structure)
     atoms.positions = arrays["positions"]
-    return RelaxResult(
+    res = RelaxResult(
         atoms,
         float(meta["energy"]),
         arrays["forces"],
@@ -66,6 +67,7 @@ def _load(path: Path, structure: Structure) -> RelaxResult | None:
         bool(meta["converged"]),
         float(meta["max_force"]),
     )
+    return res, float(meta.get("wall_time_s", 0.0))
 
 
 @dataclass
@@ -90,7 +92,8 @@ class VacancyRelaxMaker(Maker):
     checkpoint_dir
         Directory where the relaxed vacancy is kept (``None``: nowhere). A rerun of the same
         relaxation (same structure, model, settings) reads it instead of relaxing again, e.g.
-        a screen rerun after its NEB jobs hit their wall-time limit.
+        a screen rerun after its NEB jobs hit their wall-time limit; its document then reports
+        the first run's force calls and wall time (as a continued NEB band does).
     worker
         Kind of worker the job needs (``"gpu"``: MLIP work).
     """
@@ -175,7 +178,9 @@ class VacancyRelaxMaker(Maker):
         t0 = time.perf_counter()
         path = self._checkpoint(structure, spec.label)
         try:
-            res = _load(path, structure) if path is not None and path.is_file() else None
+            res, earlier = None, 0.0
+            if path is not None and path.is_file():
+                res, earlier = _load(path, structure)
             if res is None:
                 res = relax_fixed_cell(
                     AseAtomsAdaptor.get_atoms(structure),
@@ -186,7 +191,7 @@ class VacancyRelaxMaker(Maker):
                     label=f"vacancy {meta['vacancy_id'] or ''}".strip(),
                 )
                 if path is not None:
-                    _save(path, res)
+                    _save(path, res, time.perf_counter() - t0)
             else:
                 logger.info("vacancy %s read from %s", meta["vacancy_id"], path)
         except Exception as exc:  # a model or optimiser error is reported: the screen says why
@@ -216,7 +221,7 @@ class VacancyRelaxMaker(Maker):
             force_calls=res.force_calls,
             max_force_eV_A=res.max_force,
             max_mobile_shift_A=float(disp[mobile].max()) if mobile else None,
-            wall_time_s=time.perf_counter() - t0,
+            wall_time_s=earlier + time.perf_counter() - t0,
             settings=settings,
             failure_reason=None
             if res.converged

@@ -38,6 +38,8 @@ def _hop_ends(structure, species, min_length):
                 ends.moving_index,
                 f"{hop.initial.label} ({hop.initial.wyckoff})",
                 f"{hop.final.label} ({hop.final.wyckoff})",
+                hop.start_frac,
+                hop.end_frac,
             )
         )
     return out
@@ -73,6 +75,32 @@ def test_li2mno3_nine_hops_are_six_bands_and_three_vacancies(li2mno3):
     assert len(plan.bands) == 6
     reversed_hops = [h for b in plan.bands for h, rev in b.members if rev]
     assert len(reversed_hops) == 3
+
+
+def test_paths_by_the_parent_symmetry_on_a_non_diagonal_supercell(li2mno3):
+    from ionflow.jobs.hops import HopEnumerationMaker
+
+    maker = HopEnumerationMaker(species="Li", supercell_rule="width", supercell_min_length=8.0)
+    doc = maker.make.original(maker, li2mno3)
+    hops = [
+        HopEnds(
+            h.hop_id,
+            h.initial_structure,
+            h.final_structure,
+            h.moving_index,
+            h.initial_label,
+            h.final_label,
+            h.hop["start_frac"],
+            h.hop["end_frac"],
+        )
+        for h in doc.hops
+    ]
+    in_supercell = plan_screen(hops)
+    by_parent = plan_screen(hops, parent=li2mno3)
+    # the smaller supercell keeps fewer operations: one reverse pair is not found in it
+    assert len(in_supercell.bands) > 6
+    assert len(by_parent.bands) == 6
+    assert len(by_parent.vacancies) == 3
 
 
 def test_mapped_vacancy_is_relaxed_in_the_endpoint_atom_order(cu3al_tetragonal, emt_spec):

@@ -52,7 +52,9 @@ class HopEnds:
 
     ``initial`` lacks the destination ion, ``final`` the origin ion; same atom order, the
     moving ion at ``moving_index`` (unwrapped in ``final``). ``initial_label`` and
-    ``final_label`` name the origin and destination site types (e.g. ``"Li1 (4h)"``).
+    ``final_label`` name the origin and destination site types (e.g. ``"Li1 (4h)"``);
+    ``start_frac`` and ``end_frac`` are the hop's origin and (unwrapped) destination in the
+    parent cell, used to compare paths by the parent's symmetry.
     """
 
     hop_id: str
@@ -61,6 +63,8 @@ class HopEnds:
     moving_index: int = 0
     initial_label: str = ""
     final_label: str = ""
+    start_frac: np.ndarray | None = None
+    end_frac: np.ndarray | None = None
 
 
 @dataclass
@@ -172,11 +176,28 @@ def _same_path(sym: SupercellSymmetry, a: tuple, b: tuple) -> bool | None:
     return None
 
 
+def _parent_geometry(sym: SupercellSymmetry, hop: HopEnds) -> tuple[int, int, np.ndarray]:
+    """Origin site, destination site and Cartesian hop vector of ``hop`` in the parent cell."""
+    start, end = np.asarray(hop.start_frac, float), np.asarray(hop.end_frac, float)
+    origin, destination = sym.find_sites(np.array([start, end]))
+    if origin < 0 or destination < 0:
+        raise IonflowInputError(f"hop {hop.hop_id} does not join two sites of the parent cell")
+    vector = (end - start) @ np.asarray(sym.structure.lattice.matrix)
+    return int(origin), int(destination), vector
+
+
 def _group_bands(
-    sym: SupercellSymmetry, hops: Sequence[HopEnds], ends: dict[EndpointKey, _Endpoint]
+    sym: SupercellSymmetry,
+    hops: Sequence[HopEnds],
+    ends: dict[EndpointKey, _Endpoint],
+    parent: SupercellSymmetry | None = None,
 ) -> list[Band]:
     bands: list[Band] = []
-    geometry = {h.hop_id: _hop_geometry(h, ends) for h in hops}
+    if parent is not None:
+        sym = parent
+        geometry = {h.hop_id: _parent_geometry(parent, h) for h in hops}
+    else:
+        geometry = {h.hop_id: _hop_geometry(h, ends) for h in hops}
     for hop in hops:
         for band in bands:
             rev = _same_path(sym, geometry[band.hop_id], geometry[hop.hop_id])
@@ -227,15 +248,26 @@ def _identity(sym: SupercellSymmetry, site: int) -> int:
     return sym.ops_between(site, site)[0]
 
 
-def plan_screen(hops: Sequence[HopEnds], symprec: float = 0.1) -> ScreenPlan:
+def plan_screen(
+    hops: Sequence[HopEnds], symprec: float = 0.1, parent: Structure | None = None
+) -> ScreenPlan:
     """Distinct vacancies and bands of a screen whose hops share one supercell.
+
+    Vacancies are always grouped by the supercell's own operations (a mapped endpoint must be
+    periodic in the supercell). Paths are grouped by ``parent``'s operations when it is given:
+    a non-diagonal supercell may keep fewer operations than the crystal, and a hop that is
+    another one reversed in the crystal then shares its band (the two bands would differ only
+    by how the supercell's periodic images sit around the path, a finite-size difference).
 
     Parameters
     ----------
     hops
-        Every hop's endpoints (one supercell for all).
+        Every hop's endpoints (one supercell for all); with ``parent``, their ``start_frac``
+        and ``end_frac`` too.
     symprec
-        Symmetry tolerance (Å) of the perfect supercell's operations.
+        Symmetry tolerance (Å) of the operations.
+    parent
+        The cell the hops were enumerated on (``None``: compare paths in the supercell).
 
     Returns
     -------
@@ -257,7 +289,10 @@ def plan_screen(hops: Sequence[HopEnds], symprec: float = 0.1) -> ScreenPlan:
                 sym, getattr(hop, which), f"the {which} state of hop {hop.hop_id}"
             )
     vacancies = _group_vacancies(sym, hops, ends)
-    bands = _group_bands(sym, hops, ends)
+    parent_sym = None
+    if parent is not None and all(h.start_frac is not None for h in hops):
+        parent_sym = SupercellSymmetry.from_structure(parent, symprec=symprec)
+    bands = _group_bands(sym, hops, ends, parent_sym)
     return ScreenPlan(sym, vacancies, bands, ends)
 
 
