@@ -20,7 +20,7 @@ from ionflow.cli.common import (
     report_warnings,
     run_on_store,
 )
-from ionflow.errors import IonflowError
+from ionflow.errors import IonflowError, IonflowInputError
 
 if TYPE_CHECKING:
     import argparse
@@ -85,6 +85,35 @@ def add_ordering_options(parser: argparse.ArgumentParser, n_orderings: bool = Tr
         default=800.0,
         help="temperature of the Boltzmann weights of the orderings, K",
     )
+    group.add_argument(
+        "--oxidation-states",
+        nargs="+",
+        default=None,
+        metavar="EL=Q",
+        help="for the Ewald pre-ranking, e.g. Li=1 Y=3 Cl=-1 (default: the file's, else "
+        "pymatgen's guess)",
+    )
+    group.add_argument(
+        "--relax-cell",
+        action="store_true",
+        help="relax the cell of each ordering too (default: fixed cell)",
+    )
+
+
+def oxidation_states(values: list[str] | None) -> dict[str, float] | None:
+    """``["Li=1", "Cl=-1"]`` -> ``{"Li": 1.0, "Cl": -1.0}`` (exit 2 on a malformed item)."""
+    if not values:
+        return None
+    out = {}
+    for item in values:
+        element, _, charge = item.partition("=")
+        try:
+            out[element.strip()] = float(charge)
+        except ValueError:
+            raise IonflowInputError(
+                f"--oxidation-states takes EL=CHARGE items such as Li=1, got {item!r}"
+            ) from None
+    return out
 
 
 def ordering_maker(args: argparse.Namespace, structure: Any) -> Any:
@@ -92,7 +121,13 @@ def ordering_maker(args: argparse.Namespace, structure: Any) -> Any:
     from ionflow.flows.ordering import check_orderable
     from ionflow.jobs.ordering import OrderingMaker
 
-    plan = check_orderable(structure, max_orderings=args.max_orderings, max_atoms=args.max_atoms)
+    oxidation = oxidation_states(args.oxidation_states)
+    plan = check_orderable(
+        structure,
+        max_orderings=args.max_orderings,
+        max_atoms=args.max_atoms,
+        oxidation_states=oxidation,
+    )
     logger.info(
         "%s is disordered: ordering first (%s; the best %d relaxed with %s)",
         structure.composition.reduced_formula,
@@ -106,6 +141,8 @@ def ordering_maker(args: argparse.Namespace, structure: Any) -> Any:
         temperature=args.ordering_temperature,
         model=args.model,
         max_atoms=args.max_atoms,
+        oxidation_states=oxidation,
+        relax_cell=args.relax_cell,
     )
 
 
