@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -127,7 +128,10 @@ def relax_ordering(
     n_steps, converged = 0, None
     if max_steps > 0:
         opt = make_optimizer(optimizer, target)
-        converged = bool(opt.run(fmax=fmax, steps=max_steps))
+        with warnings.catch_warnings():
+            # FrechetCellFilter's matrix logarithm warns at ~1e-13 error on every step
+            warnings.filterwarnings("ignore", "logm result may be inaccurate")
+            converged = bool(opt.run(fmax=fmax, steps=max_steps))
         n_steps = int(opt.nsteps)
     forces = atoms.get_forces()
     energy = float(atoms.get_potential_energy())
