@@ -6,6 +6,8 @@
 (ii)  the new procedure: ``supercell_rule="width"`` (fewest atoms with every perpendicular
       width >= L), each symmetry-distinct vacancy relaxed once (``VacancyRelaxMaker``) and
       mapped onto every endpoint, one NEB per distinct path (``ScreenHopsFlow(share_work=True)``);
+(ii') ``shared``: the new procedure on today's supercell (``--procedures shared``): what
+      sharing alone changes, without the supercell change;
 (iii) plain ASE per hop, on today's endpoints: each endpoint relaxed with FIRE and a
       ``CHGNetCalculator`` (fixed cell), IDPP, ``NEB(climb=True, method="improvedtangent")``
       with one ``CHGNetCalculator`` per image (sharing the loaded weights), FIRE.
@@ -95,18 +97,18 @@ def run_today(enum, neb_maker, hops, results, save):
         log.info("%s: %s", key, results["units"][key])
 
 
-def run_new(enum, neb_maker, species, results, save, work: Path):
+def run_new(enum, neb_maker, species, results, save, work: Path, prefix: str = "new"):
     """Distinct vacancies relaxed once, mapped; one NEB per band (the flow's job bodies)."""
     from ionflow.flows.screen import _band_endpoints, _hop_ends, _plan
     from ionflow.jobs.vacancy import VacancyRelaxMaker
 
     plan = _plan(enum)
     vac_maker = VacancyRelaxMaker.from_neb_maker(neb_maker, species)
-    vac_maker.checkpoint_dir = str(work / "vacancies")
+    vac_maker.checkpoint_dir = str(work / f"vacancies_{prefix}")
     docs = []
     n_atoms = len(plan.symmetry.structure)
     for v in plan.vacancies:
-        key = f"new/vacancy/{v.vacancy_id}"
+        key = f"{prefix}/vacancy/{v.vacancy_id}"
         t = time.perf_counter()
         meta = {"vacancy_id": v.vacancy_id, "label": v.label, "site_index": v.site}
         doc = vac_maker.make.original(vac_maker, v.structure, vacancy=meta)
@@ -125,7 +127,7 @@ def run_new(enum, neb_maker, species, results, save, work: Path):
     ends = {h["hop_id"]: h for h in enum["hops"]}
     hop_ends = {h.hop_id: h for h in _hop_ends(enum)}
     for band in plan.bands:
-        key = f"new/band/{band.band_id}"
+        key = f"{prefix}/band/{band.band_id}"
         if key in results["units"]:
             continue
         hop = hop_ends[band.hop_id]
@@ -186,9 +188,9 @@ def run_ase(enum, hops, model, n_images, fmax, results, save):
 def _barriers(units: dict, proc: str, enum) -> dict[str, tuple]:
     """Per hop id: (forward, reverse, band) of one procedure."""
     out = {}
-    if proc == "new":
+    if proc in ("new", "shared"):
         for key, u in units.items():
-            if key.startswith("new/band/") and "members" in u:
+            if key.startswith(f"{proc}/band/") and "members" in u:
                 for hop_id, rev in u["members"]:
                     f, r = u["barrier_forward_eV"], u["barrier_reverse_eV"]
                     out[hop_id] = (r, f) if rev else (f, r)
@@ -205,14 +207,15 @@ def summarize(results: dict, n_hops: int) -> dict:
     """Totals per procedure (extrapolated to all hops where a subset ran)."""
     units = results["units"]
     totals = {}
-    for proc in ("today", "new", "ase"):
+    for proc in ("today", "new", "shared", "ase"):
         mine = {k: u for k, u in units.items() if k.startswith(proc + "/")}
         if not mine:
             continue
         calls = sum(u.get("force_calls") or 0 for u in mine.values())
         wall = sum(u.get("wall_s") or 0.0 for u in mine.values())
         nebs = sum(1 for k in mine if "/hop/" in k or "/band/" in k)
-        relax = sum(1 for k in mine if "/vacancy/" in k) if proc == "new" else 2 * nebs
+        shared = proc in ("new", "shared")
+        relax = sum(1 for k in mine if "/vacancy/" in k) if shared else 2 * nebs
         t = {
             "force_calls": calls,
             "wall_s": wall,
@@ -222,7 +225,7 @@ def summarize(results: dict, n_hops: int) -> dict:
             "s_per_call": wall / calls if calls else None,
             "units": len(mine),
         }
-        if proc != "new" and 0 < nebs < n_hops:
+        if not shared and 0 < nebs < n_hops:
             scale = n_hops / nebs
             t["extrapolated"] = {
                 "force_calls": calls * scale,
@@ -259,10 +262,10 @@ def report(results: dict, enum_today, enum_new) -> str:
                 f"wall time x{ta['wall_s'] / tb['wall_s']:.2f}"
             )
     enum = enum_today or enum_new
-    per = {p: _barriers(results["units"], p, enum) for p in ("today", "new", "ase")}
+    per = {p: _barriers(results["units"], p, enum) for p in ("today", "new", "shared", "ase")}
     lines.append(
         f"\n{'hop':<22}{'len/Å':>7}{'today fwd/rev':>16}{'new fwd/rev':>16}{'band':>8}"
-        f"{'ASE fwd/rev':>16}"
+        f"{'ASE fwd/rev':>16}{'shared(length)':>16}"
     )
     fmt = lambda v: "-" if v is None else f"{v[0]:.3f}/{v[1]:.3f}"  # noqa: E731
     for h in enum["hops"]:
@@ -271,6 +274,7 @@ def report(results: dict, enum_today, enum_new) -> str:
         lines.append(
             f"{i:<22}{h['length_A']:>7.3f}{fmt(per['today'].get(i)):>16}{fmt(new):>16}"
             f"{(new[2] if new else '-'):>8}{fmt(per['ase'].get(i)):>16}"
+            f"{fmt(per['shared'].get(i)):>16}"
         )
     results["barriers"] = {p: {k: list(v) for k, v in d.items()} for p, d in per.items()}
     return "\n".join(lines)
@@ -283,6 +287,7 @@ def main(argv=None) -> int:
     p.add_argument("--symprec", type=float, default=0.1)
     p.add_argument("--procedures", default="today,new,ase")
     p.add_argument("--hops", default=None, help="hop indices for today and ase (default all)")
+    p.add_argument("--ase-hops", default=None, help="hop indices for ase (default: --hops)")
     p.add_argument("--min-length", type=float, default=10.0, help="L of both rules (Å)")
     p.add_argument("--today-min-length", type=float, default=None)
     p.add_argument("--fmax", type=float, default=0.05)
@@ -291,6 +296,9 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None)
     p.add_argument("--resume", action="store_true")
+    p.add_argument(
+        "--report-only", action="store_true", help="only summarise OUT/results.json (no work)"
+    )
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -311,7 +319,7 @@ def main(argv=None) -> int:
     out = Path(args.out or HERE / "runs" / f"screen_speed_{name}")
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.json"
-    results = _load(path) if args.resume else {"units": {}}
+    results = _load(path) if args.resume or args.report_only else {"units": {}}
     save = lambda: _save(path, results)  # noqa: E731
     procs = args.procedures.split(",")
     work = HERE / "runs" / "checkpoints" / out.name  # band/vacancy checkpoints (git-ignored)
@@ -335,8 +343,11 @@ def main(argv=None) -> int:
         "argv": sys.argv[1:],
     }
     log.info("%s", results["meta"])
-    ev = get_evaluator(args.model)
-    ev.evaluate([AseAtomsAdaptor.get_atoms(structure)])  # warm-up, not counted
+    if args.report_only:
+        procs = []
+    ev = get_evaluator(args.model) if procs else None
+    if ev is not None:
+        ev.evaluate([AseAtomsAdaptor.get_atoms(structure)])  # warm-up, not counted
 
     def neb_maker(sub: str) -> MLIPNebMaker:
         settings = NebSettings(fmax=args.fmax)
@@ -350,10 +361,14 @@ def main(argv=None) -> int:
 
     if "new" in procs:
         run_new(enum_new, neb_maker("new"), args.species, results, save, work)
+    if "shared" in procs:  # shared work on today's supercell: the sharing alone
+        run_new(enum_today, neb_maker("shared"), args.species, results, save, work, "shared")
     if "today" in procs:
         run_today(enum_today, neb_maker("today"), hops, results, save)
+    ase_hops = [int(x) for x in args.ase_hops.split(",")] if args.ase_hops else hops
+    results["meta"]["ase_subset"] = list(ase_hops)
     if "ase" in procs:
-        run_ase(enum_today, hops, ev.model, args.n_images, args.fmax, results, save)
+        run_ase(enum_today, ase_hops, ev.model, args.n_images, args.fmax, results, save)
     text = report(results, enum_today, enum_new)
     save()
     (out / "summary.txt").write_text(text + "\n")
