@@ -109,3 +109,13 @@ def test_an_ordered_structure_is_its_one_ordering():
     assert result.n_enumerated == 1
     assert len(result.orderings) == 1
     assert result.lowest.weight == 1.0
+
+
+def test_an_ordered_alloy_needs_no_oxidation_states():
+    s = Structure.from_spacegroup(
+        "Pm-3m", Lattice.cubic(3.75), ["Au", "Cu"], [[0, 0, 0], [0.5, 0.5, 0]]
+    )
+    result = order_structure(s, model=None)
+    assert len(result.orderings) == 1
+    assert result.lowest.ewald_energy_eV is None
+    assert result.lowest.structure.composition.reduced_formula == "Cu3Au"

@@ -212,6 +212,10 @@ def _resolve_evaluator(model: Any) -> Evaluator | None:
     return model if isinstance(model, Evaluator) else get_evaluator(model)
 
 
+def _has_oxidation_states(structure: Structure) -> bool:
+    return all(getattr(sp, "oxi_state", None) is not None for sp in structure.composition)
+
+
 def _oxidation_map(structure: Structure) -> dict[str, float]:
     out = {}
     for sp in structure.composition:
@@ -293,21 +297,28 @@ def order_structure(
             f"top_k and max_orderings must be >= 1, got {top_k} and {max_orderings}"
         )
     check_occupancies(structure)
-    decorated = oxidation_decorated(_cell(structure, primitive), oxidation_states)
+    try:
+        decorated = oxidation_decorated(_cell(structure, primitive), oxidation_states)
+    except IonflowInputError:
+        if not structure.is_ordered:
+            raise
+        decorated = _cell(structure, primitive)  # an ordered input needs no charges
     choice = find_integral_supercell(decorated, max_atoms=max_atoms, supercell=supercell)
     enum = enumerate_orderings(
         decorated, choice, max_orderings=max_orderings, enumerator=enumerator, symprec=symprec
     )
     t_enum = time.perf_counter()
-    ewald = [ewald_energy(s) for s in enum.structures]
-    order = sorted(range(len(ewald)), key=lambda i: ewald[i])
+    charged = _has_oxidation_states(decorated)
+    ewald = [ewald_energy(s) if charged else None for s in enum.structures]
+    order = sorted(range(len(ewald)), key=lambda i: ewald[i] or 0.0)
     t_ewald = time.perf_counter()
-    logger.info(
-        "Ewald energies of %d orderings in %.1f s (lowest %.4f eV/atom)",
-        len(ewald),
-        t_ewald - t_enum,
-        ewald[order[0]] / len(enum.structures[order[0]]),
-    )
+    if charged:
+        logger.info(
+            "Ewald energies of %d orderings in %.1f s (lowest %.4f eV/atom)",
+            len(ewald),
+            t_ewald - t_enum,
+            ewald[order[0]] / len(enum.structures[order[0]]),
+        )
     evaluator = _resolve_evaluator(model)  # after every input check
     chosen = order[:top_k]
     candidates = []
@@ -385,7 +396,7 @@ def _rank(
 ) -> None:
     """Energies per atom / f.u., relative energies, space groups and weights; sort in place."""
     for cand in candidates:
-        total = cand.energy_eV if mlip else cand.ewald_energy_eV
+        total = cand.energy_eV if mlip else (cand.ewald_energy_eV or 0.0)
         n_fu = cand.structure.composition.get_reduced_composition_and_factor()[1]
         cand.energy_per_atom_eV = total / len(cand.structure)
         cand.energy_per_fu_eV = total / n_fu
