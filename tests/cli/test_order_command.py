@@ -84,6 +84,7 @@ Cl1 Cl 0.5 0.5 0.5 1
         ("supercell", ["--supercell", "1", "1", "3"], "fractional atoms"),
         ("oxidation-syntax", ["--oxidation-states", "Li:1"], "EL=CHARGE"),
         ("top-k", ["--top-k", "0"], "must be >= 1"),
+        ("enumlib", ["--enumerator", "enumlib"], "enum.x"),
     ],
 )
 def test_bad_input_exits_2_before_any_model(

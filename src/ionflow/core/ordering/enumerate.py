@@ -200,6 +200,8 @@ def count_orderings(
     name = available_enumerator() if enumerator == "auto" else enumerator
     if name not in ENUMERATORS[1:]:
         raise IonflowInputError(f"enumerator must be one of {ENUMERATORS}, got {enumerator!r}")
+    if name == "enumlib" and not (shutil.which("enum.x") and shutil.which("makestr.x")):
+        raise IonflowInputError("enumerator 'enumlib' needs enum.x and makestr.x on PATH")
     big = structure.copy()
     big.make_supercell(supercell.matrix)
     groups = site_groups(big)
