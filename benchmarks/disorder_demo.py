@@ -136,9 +136,11 @@ def screen(cif: Path, out_dir: Path, work: Path, args: argparse.Namespace) -> di
         "--threads",
         "1",
         "--fmax",
-        "0.05",
+        str(args.fmax),
         "--max-steps",
-        "300",
+        str(args.neb_max_steps),
+        "--n-images",
+        str(args.n_images),
         "--checkpoint-dir",
         str(work / "bands"),
         "--json",
@@ -155,6 +157,93 @@ def screen(cif: Path, out_dir: Path, work: Path, args: argparse.Namespace) -> di
     doc = json.loads(proc.stdout)
     doc["wall_s"] = time.perf_counter() - t0
     doc["exit_status"] = proc.returncode
+    _dump(path, doc)
+    return doc
+
+
+def _run_cli(cmd: list[str], env: dict, log_path: Path) -> tuple[int, dict | None]:
+    log.info("running: %s", " ".join(cmd))
+    with open(log_path, "a") as err:
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+    return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else None
+
+
+def channel_endpoints(lowest: object, disordered: object, repeats: list[int]) -> tuple:
+    """Endpoints of a hop of one Li into the empty Li site next to it (a structural vacancy).
+
+    The N² screen moves an ion to the nearest *occupied* site of its kind (a vacancy made for
+    the purpose); in a doped structure the Li sites left empty by the doping are the natural
+    destinations (olivine: along the b channel, 2.98 Å). Initial state: the ordering as it is;
+    final state: that Li moved onto the empty site.
+    """
+    import numpy as np
+
+    li_sites = [s.frac_coords for s in disordered if "Li" in s.species_string]
+    li_atoms = [i for i, s in enumerate(lowest) if s.specie.symbol == "Li"]
+    empty = [
+        f
+        for f in li_sites
+        if min(lowest.lattice.get_distance_and_image(f, lowest[i].frac_coords)[0] for i in li_atoms)
+        > 1.0
+    ]
+    best = None
+    for i in li_atoms:
+        for f in empty:
+            d, image = lowest.lattice.get_distance_and_image(lowest[i].frac_coords, f)
+            if best is None or d < best[0]:
+                best = (d, i, np.asarray(f) + image)
+    dist, index, target = best
+    initial = lowest.copy()
+    initial.make_supercell(repeats)
+    final = initial.copy()
+    # atom `index` of the unit cell is atom `index * n_cells` of the supercell (pymatgen order)
+    n_cells = int(np.prod(repeats))
+    moving = index * n_cells
+    start = initial[moving].frac_coords
+    frac_target = start + (target - lowest[index].frac_coords) / np.asarray(repeats)
+    final.replace(moving, final[moving].species, frac_target)
+    return initial, final, dist, moving
+
+
+def channel_neb(lowest: object, disordered: object, out_dir: Path, work: Path, args) -> dict:
+    """CI-NEB (``ionflow neb``) of the Li hop into the neighbouring structural vacancy."""
+    path = out_dir / "channel_neb.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    initial, final, dist, moving = channel_endpoints(lowest, disordered, args.channel_supercell)
+    initial.to(filename=str(out_dir / "channel_initial.cif"))
+    final.to(filename=str(out_dir / "channel_final.cif"))
+    log.info(
+        "channel hop: Li %d into the empty site %.2f Å away, %d atoms", moving, dist, len(initial)
+    )
+    env = {**os.environ, "IONFLOW_STORE_DIR": str(work / "store"), "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "ionflow.cli.main",
+        "neb",
+        str(out_dir / "channel_initial.cif"),
+        str(out_dir / "channel_final.cif"),
+        "--model",
+        args.model,
+        "--threads",
+        "1",
+        "--max-steps",
+        str(args.neb_max_steps),
+        "--n-images",
+        str(args.n_images),
+        "--fmax",
+        str(args.fmax),
+        "--checkpoint-dir",
+        str(work / "channel_band"),
+        "--json",
+    ]
+    t0 = time.perf_counter()
+    code, doc = _run_cli(cmd, env, out_dir / "channel_neb.log")
+    if doc is None:
+        raise SystemExit(f"neb produced no JSON (exit {code}); see channel_neb.log")
+    doc = {k: v for k, v in doc.items() if k not in ("images", "structures")}
+    doc.update(wall_s=time.perf_counter() - t0, exit_status=code, hop_length_A=dist)
     _dump(path, doc)
     return doc
 
@@ -177,6 +266,9 @@ def demo_doping(args: argparse.Namespace) -> None:
     lowest = _lowest_structure(orderings)
     lowest_cif = out_dir / "Li0.5Mg0.5Al0.5PO4_lowest.cif"
     lowest.to(filename=str(lowest_cif))
+    chan = channel_neb(lowest, doped.structure, out_dir, work, args) if args.channel else {}
+    if args.channel_only:
+        return
     scr = screen(lowest_cif, out_dir, work, args)
     _dump(
         out_dir / "summary.json",
@@ -206,6 +298,17 @@ def demo_doping(args: argparse.Namespace) -> None:
             "n_hops": scr.get("n_hops"),
             "n_converged": scr.get("n_converged"),
             "screen_wall_s": scr.get("wall_s"),
+            "channel_hop": {
+                k: chan.get(k)
+                for k in (
+                    "hop_length_A",
+                    "forward_barrier_eV",
+                    "reverse_barrier_eV",
+                    "barrier_eV",
+                    "converged",
+                    "wall_s",
+                )
+            },
         },
     )
     log.info("done: %s", (out_dir / "summary.json").read_text())
@@ -255,6 +358,9 @@ def demo_conductivity(args: argparse.Namespace) -> None:
         str(args.max_orderings),
         "--top-k",
         str(args.top_k),
+        "--timestep-fs",
+        str(args.timestep_fs),
+        "--relax-cell",
         "--plot-dir",
         str(out_dir),
         "--json",
@@ -272,10 +378,60 @@ def demo_conductivity(args: argparse.Namespace) -> None:
         _dump(path, doc)
 
 
+def demo_series(args: argparse.Namespace) -> None:
+    """(c) Solid-solution series on a parent (deng2025): hull and Boltzmann selection."""
+    from jobflow import JobStore, run_locally
+    from maggma.stores import MemoryStore
+    from pymatgen.core import Structure
+
+    from ionflow.jobs.solid_solution import SolidSolutionMaker
+    from ionflow.store import output_as_dict
+
+    tag = f"{Path(args.cif).stem}_{args.site}{args.substituent}_{args.model}"
+    out_dir = RUNS / f"disorder_series_{tag}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "series.json"
+    if path.exists():
+        log.info("already done: %s", path)
+        return
+    maker = SolidSolutionMaker(
+        site=args.site,
+        substituent=args.substituent,
+        fractions=tuple(args.fractions),
+        model=None if args.model == "none" else args.model,
+        max_orderings=args.max_orderings,
+        top_k=args.top_k,
+        relax_cell=True,
+        max_atoms=args.max_atoms,
+        temperature=800.0,
+        seed=0,
+        worker="cpu",
+    )
+    job = maker.make(Structure.from_file(args.cif))
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    t0 = time.perf_counter()
+    run_locally(job, store=store, ensure_success=True, log=False)
+    doc = output_as_dict(store, job.output.uuid)
+    for c in doc["configurations"]:
+        c.pop("structure", None)
+    doc["wall_s"] = time.perf_counter() - t0
+    _dump(path, doc)
+    for c in doc["configurations"]:
+        log.info(
+            "%-24s %-18s E_f %+.4f eV/fu  E_hull %.4f eV/fu  %s%s",
+            c["label"],
+            c["formula"],
+            c["e_form_per_fu_eV"],
+            c["e_hull_per_fu_eV"],
+            c["space_group"],
+            " selected" if c["selected"] else "",
+        )
+
+
 def main() -> None:
     """Parse the demo and its knobs, run it."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("demo", choices=["doping", "conductivity"])
+    p.add_argument("demo", choices=["doping", "conductivity", "series"])
     p.add_argument("--model", default="chgnet")
     p.add_argument("--max-orderings", type=int, default=200)
     p.add_argument("--top-k", type=int, default=8)
@@ -283,14 +439,25 @@ def main() -> None:
     p.add_argument("--supercell-min", type=float, default=9.0)
     p.add_argument("--max-hops", type=int, default=8)
     p.add_argument("--max-hop-length", type=float, default=None)
-    p.add_argument("--cif", default=str(ROOT / "workflows/structures/Li3YCl6.cif"))
+    p.add_argument("--cif", default=str(ROOT / "workflows/structures/Li3InBr6_disordered.cif"))
     p.add_argument("--temperatures", type=float, nargs="+", default=[800.0, 1000.0])
     p.add_argument("--time-ps", type=float, default=3.0)
     p.add_argument("--supercell", type=int, nargs=3, default=[1, 1, 1])
     p.add_argument("--n-orderings", type=int, default=2)
+    p.add_argument("--timestep-fs", type=float, default=2.0)
+    p.add_argument("--n-images", type=int, default=7)
+    p.add_argument("--fmax", type=float, default=0.05)
+    p.add_argument("--neb-max-steps", type=int, default=300)
+    p.add_argument("--channel", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--channel-only", action="store_true")
+    p.add_argument("--channel-supercell", type=int, nargs=3, default=[1, 2, 2])
+    p.add_argument("--site", default="Br")
+    p.add_argument("--substituent", default="Cl")
+    p.add_argument("--fractions", type=float, nargs="+", default=[0.5])
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    {"doping": demo_doping, "conductivity": demo_conductivity}[args.demo](args)
+    demos = {"doping": demo_doping, "conductivity": demo_conductivity, "series": demo_series}
+    demos[args.demo](args)
 
 
 if __name__ == "__main__":
