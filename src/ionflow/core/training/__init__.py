@@ -6,7 +6,8 @@
 - :mod:`~ionflow.core.training.augment`: ±3 % strained copies (deng2025);
 - :mod:`~ionflow.core.training.backend`: :class:`FineTuneBackend`, settings, result, registry;
 - :mod:`~ionflow.core.training.chgnet_backend`: the CHGNet backend (lian2025 settings);
-- :mod:`~ionflow.core.training.mace_backend`: the MACE backend (deng2025 multi-head settings).
+- :mod:`~ionflow.core.training.mace_backend`: the MACE backend (deng2025 multi-head settings);
+- :mod:`~ionflow.core.training.mace_files`: MACE's data, model and results files.
 """
 
 from __future__ import annotations

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +41,17 @@ from ionflow.core.training.backend import (
     FineTuneSettings,
     register_backend,
 )
-from ionflow.core.training.dataset import MIN_CONFIGS, check_labelled
+from ionflow.core.training.dataset import MIN_CONFIGS
+from ionflow.core.training.mace_files import (
+    history_from_results,
+    inspect_mace_model,
+    mace_python,
+    plot_mace_curve,
+    prediction_mae,
+    read_replay,
+    read_results,
+    write_mace_xyz,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -69,21 +77,8 @@ _DOWNLOADED = (
     "small-0b", "medium-0b", "small-0b2", "medium-0b2", "large-0b2", "medium-0b3",
 )  # fmt: skip
 _OPTIMIZERS = {"Adam": "adam", "AdamW": "adamw"}
-_EV_A3_TO_GPA = 160.21766208
 _MODEL_NAME = "mace_finetuned"
-#: ionflow's metric names -> MACE's results-file keys (validation MAEs; stress in eV/Å³).
-_METRICS = {
-    "loss": "loss",
-    "energy_eV_atom": "mae_e_per_atom",
-    "forces_eV_A": "mae_f",
-    "stress_GPa": "mae_stress",
-}
 _KEYS = ("--energy_key=REF_energy", "--forces_key=REF_forces", "--stress_key=REF_stress")
-
-
-def mace_python(python: str | None = None) -> str:
-    """The interpreter that runs MACE: ``python``, ``IONFLOW_MACE_PYTHON``, or this one."""
-    return python or os.environ.get("IONFLOW_MACE_PYTHON") or sys.executable
 
 
 @dataclass
@@ -233,7 +228,7 @@ def _run(cmd: list[str], log: Path, what: str, progress: Path | None = None) -> 
                 proc.wait(timeout=10)
                 break
             except subprocess.TimeoutExpired:
-                rows = _results(progress) if progress else []
+                rows = read_results(progress) if progress else []
                 epochs = [r["epoch"] for r in rows if r.get("epoch") is not None]
                 if epochs and max(epochs) > shown:
                     shown = max(epochs)
@@ -241,153 +236,6 @@ def _run(cmd: list[str], log: Path, what: str, progress: Path | None = None) -> 
     if proc.returncode:
         tail = "\n".join(log.read_text().splitlines()[-15:])
         raise IonflowError(f"{what} failed (exit {proc.returncode}); end of {log}:\n{tail}")
-
-
-def inspect_mace_model(path: str | Path, python: str | None = None) -> dict[str, Any]:
-    """Atomic numbers, heads and cutoff of a MACE model file (read in a subprocess).
-
-    Raises
-    ------
-    IonflowInputError
-        For a missing file, or one the MACE interpreter cannot load as a MACE model.
-    """
-    path = Path(path).expanduser().resolve()
-    if not path.is_file():
-        raise IonflowInputError(f"MACE model file not found: {path}")
-    code = (
-        "import json, sys, mace, torch\n"
-        "m = torch.load(sys.argv[1], map_location='cpu', weights_only=False)\n"
-        "print(json.dumps({'atomic_numbers': [int(z) for z in m.atomic_numbers],"
-        " 'heads': list(getattr(m, 'heads', ['Default'])), 'r_max': float(m.r_max)}))\n"
-    )
-    proc = subprocess.run(
-        [mace_python(python), "-c", code, str(path)], capture_output=True, text=True, check=False
-    )
-    if proc.returncode:
-        raise IonflowInputError(
-            f"cannot read {path} as a MACE model with {mace_python(python)}: "
-            f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
-        )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def read_replay(path: str | Path) -> list[Atoms]:
-    """Labelled configurations of a replay file (ASE's labels or MACE's ``REF_`` keys).
-
-    Raises
-    ------
-    IonflowInputError
-        For a missing or unreadable file, or a configuration without energy and forces.
-    """
-    from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.io import read
-
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise IonflowInputError(f"replay file not found: {path}")
-    try:
-        configs = read(path, index=":", format="extxyz")
-    except Exception as exc:
-        raise IonflowInputError(f"cannot read replay file {path} as extxyz: {exc}") from exc
-    for atoms in configs:
-        if atoms.calc is None and "REF_energy" in atoms.info and "REF_forces" in atoms.arrays:
-            res = {"energy": atoms.info["REF_energy"], "forces": atoms.arrays["REF_forces"]}
-            if "REF_stress" in atoms.info:
-                res["stress"] = atoms.info["REF_stress"]
-            atoms.calc = SinglePointCalculator(atoms, **res)
-    try:
-        check_labelled(configs)
-    except IonflowInputError as exc:
-        raise IonflowInputError(f"replay file {path}: {exc}") from exc
-    return configs
-
-
-def write_mace_xyz(configs: Sequence[Atoms], path: Path, with_stress: bool) -> Path:
-    """Labelled configurations as extxyz with MACE's key names (``REF_energy``, ...)."""
-    from ase.io import write
-    from ase.stress import full_3x3_to_voigt_6_stress
-
-    labels = check_labelled(configs, require_stress=with_stress)
-    frames = []
-    for atoms, lab in zip(configs, labels):
-        frame = atoms.copy()
-        frame.calc = None
-        frame.info = {"REF_energy": float(lab.energy)}
-        frame.arrays = {k: v for k, v in frame.arrays.items() if k in ("numbers", "positions")}
-        frame.arrays["REF_forces"] = np.asarray(lab.forces, dtype=float)
-        if with_stress and lab.stress is not None:
-            stress = np.asarray(lab.stress, dtype=float)
-            frame.info["REF_stress"] = (
-                full_3x3_to_voigt_6_stress(stress) if stress.size == 9 else stress
-            )
-        frames.append(frame)
-    write(path, frames, format="extxyz")
-    return path
-
-
-def _results(results_dir: Path | None) -> list[dict[str, Any]]:
-    """Rows of MACE's ``results/*_train.txt`` (JSON lines)."""
-    if results_dir is None or not results_dir.is_dir():
-        return []
-    rows = []
-    for file in sorted(results_dir.glob("*_train.txt")):
-        for line in file.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line being written
-    return rows
-
-
-def _history(rows: list[dict[str, Any]], head: str) -> tuple[dict[str, list[float]], list[str]]:
-    """Per-epoch curves from MACE's results rows: train loss, validation metrics per head."""
-    history: dict[str, list[float]] = {}
-    epochs = sorted({r["epoch"] for r in rows if r.get("epoch") is not None})
-    heads = sorted({r["head"] for r in rows if r.get("mode") == "eval" and "head" in r})
-    for epoch in epochs:
-        losses = [r["loss"] for r in rows if r.get("mode") == "opt" and r.get("epoch") == epoch]
-        history.setdefault("train_loss", []).append(float(np.mean(losses)) if losses else np.nan)
-        for name in heads:
-            row = next(
-                (r for r in rows if r.get("mode") == "eval" and r.get("epoch") == epoch
-                 and r.get("head") == name),
-                {},
-            )  # fmt: skip
-            prefix = "val" if name == head else f"{name}_val"
-            for key, mace_key in _METRICS.items():
-                if mace_key in row:
-                    scale = _EV_A3_TO_GPA if key == "stress_GPa" else 1.0
-                    history.setdefault(f"{prefix}_{key}", []).append(scale * float(row[mace_key]))
-    return history, heads
-
-
-def _mae(configs: Sequence[Atoms], predicted: Sequence[Atoms]) -> dict[str, float]:
-    """Energy (eV/atom), force (eV/Å) and stress (GPa) MAEs of MACE predictions."""
-    from ase.stress import full_3x3_to_voigt_6_stress
-
-    labels = check_labelled(configs)
-    n = np.array([len(a) for a in configs])
-    e_ref = np.array([lab.energy for lab in labels])
-    e_pred = np.array([p.info["MACE_energy"] for p in predicted])
-    out = {
-        "energy_eV_atom": float(np.mean(np.abs((e_pred - e_ref) / n))),
-        "forces_eV_A": float(
-            np.mean(np.concatenate([
-                np.abs(p.arrays["MACE_forces"] - lab.forces).ravel()
-                for p, lab in zip(predicted, labels)
-            ]))
-        ),
-    }  # fmt: skip
-    if all(lab.stress is not None for lab in labels) and all(
-        "MACE_stress" in p.info for p in predicted
-    ):
-        diffs = []
-        for p, lab in zip(predicted, labels):
-            s = np.asarray(p.info["MACE_stress"], dtype=float)
-            s = full_3x3_to_voigt_6_stress(s.reshape(3, 3)) if s.size == 9 else s
-            diffs.append(np.abs(s - np.asarray(lab.stress)))
-        out["stress_GPa"] = float(np.mean(diffs) * _EV_A3_TO_GPA)
-    return out
 
 
 def _train_args(s: MACEFineTuneSettings, work: Path, files: dict[str, Path], device: str) -> list:
@@ -464,32 +312,6 @@ def _check_elements(s: MACEFineTuneSettings, configs: Sequence[Atoms]) -> dict[s
     return info
 
 
-def plot_mace_curve(history: dict[str, list[float]], path: Path) -> Path | None:
-    """Training loss and per-head validation loss / force MAE per epoch as a PNG."""
-    if not history.get("train_loss"):
-        return None
-    import matplotlib as mpl
-
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.2))
-    for key, values in history.items():
-        if key.endswith("_loss"):
-            axes[0].plot(range(1, len(values) + 1), values, "-o", ms=3, label=key[:-5])
-        elif key.endswith("_forces_eV_A"):
-            axes[1].plot(range(1, len(values) + 1), values, "-s", ms=3, label=key[:-12])
-    for ax, label in zip(axes, ("MACE loss", "force MAE (eV/Å)")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.set_yscale("log")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 @register_backend
 class MACEBackend(FineTuneBackend):
     """Train MACE from scratch, or fine-tune a local foundation file (naive / multi-head)."""
@@ -561,11 +383,11 @@ class MACEBackend(FineTuneBackend):
         model = out / f"{_MODEL_NAME}.model"
         if not model.is_file():
             raise IonflowError(f"MACE training wrote no model file {model}; see {log}")
-        history, heads = _history(_results(out / "results"), "Default")
+        history, heads = history_from_results(read_results(out / "results"), "Default")
         if s.mode == "multihead" and "pt_head" not in heads:
             raise IonflowError(f"MACE trained heads {heads}, not the replay head 'pt_head'")
-        metrics = self._evaluate(python, model, {"train": train, "val": val, "test": test},
-                                 out, s.default_dtype)  # fmt: skip
+        splits = {"train": train, "val": val, "test": test}
+        metrics = self._evaluate(python, model, splits, out, s)
         if "pt_head_val_loss" in history:
             best = int(np.argmin(history["val_loss"]))
             metrics["replay_val"] = {
@@ -617,22 +439,29 @@ class MACEBackend(FineTuneBackend):
 
     @staticmethod
     def _evaluate(
-        python: str, model: Path, splits: dict[str, Sequence[Atoms]], out: Path, dtype: str
+        python: str,
+        model: Path,
+        splits: dict[str, Sequence[Atoms]],
+        out: Path,
+        s: MACEFineTuneSettings,
     ) -> dict[str, dict[str, float]]:
         """Per-split MAEs from ``mace.cli.eval_configs`` predictions (the fine-tuned head)."""
         from ase.io import read
 
+        from ionflow.mlip import resolve_device
+
         configs = [a for split in splits.values() for a in split]
-        stress = all(a.calc is not None and "stress" in a.calc.results for a in configs)
+        stress = "s" in s.targets
         write_mace_xyz(configs, out / "eval_in.xyz", stress)
         cmd = [python, "-m", "mace.cli.eval_configs", f"--configs={out / 'eval_in.xyz'}",
-               f"--model={model}", f"--output={out / 'eval_out.xyz'}", "--device=cpu",
-               f"--default_dtype={dtype}", "--head=Default"]  # fmt: skip
+               f"--model={model}", f"--output={out / 'eval_out.xyz'}",
+               f"--device={resolve_device(s.device)}", f"--default_dtype={s.default_dtype}",
+               "--head=Default"]  # fmt: skip
         _run([*cmd, "--compute_stress"] if stress else cmd, out / "mace_eval.log", "MACE eval")
         predicted = read(out / "eval_out.xyz", index=":", format="extxyz")
         metrics, start = {}, 0
         for name, split in splits.items():
             if len(split):
-                metrics[name] = _mae(split, predicted[start : start + len(split)])
+                metrics[name] = prediction_mae(split, predicted[start : start + len(split)])
             start += len(split)
         return metrics
