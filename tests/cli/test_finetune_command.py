@@ -83,3 +83,17 @@ def test_mace_refusals_exit_2_before_training(dataset, tmp_path, store_dir, caps
     assert "needs a foundation" in capsys.readouterr().err
     assert main(["finetune", str(dataset), "--replay", str(dataset)]) == 2
     assert "MACE options" in capsys.readouterr().err
+
+
+def test_mace_without_mace_torch_exits_2(dataset, tmp_path, store_dir, capsys, monkeypatch):
+    """In an environment without mace-torch, the MACE backend says where MACE runs."""
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution("mace-torch")
+        pytest.skip("mace-torch is installed here")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    monkeypatch.delenv("IONFLOW_MACE_PYTHON", raising=False)
+    assert main(["finetune", str(dataset), "--backend", "mace", "--epochs", "1"]) == 2
+    assert "has no mace-torch" in capsys.readouterr().err

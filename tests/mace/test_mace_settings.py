@@ -71,3 +71,22 @@ def test_forced_multihead_defaults_are_overridden(tmp_path):
     args = _train_args(naive, tmp_path, files, "cpu")
     assert "--multiheads_finetuning=False" in args  # naive because asked, never by fallback
     assert not any(a.startswith("--pt_train_file") for a in args)
+
+
+def test_an_interpreter_without_mace_is_refused_before_training(tmp_path):
+    from ionflow.core.training.mace_backend import check_mace_python
+
+    with pytest.raises(IonflowInputError, match="cannot run the MACE interpreter"):
+        check_mace_python(str(tmp_path / "no-python"))
+    settings = MACEFineTuneSettings(python=str(tmp_path / "no-python"), epochs=1)
+    from ase.build import bulk
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    configs = []
+    for _ in range(3):
+        atoms = bulk("Cu", "fcc", a=3.61, cubic=True)
+        atoms.calc = SinglePointCalculator(atoms, energy=-1.0, forces=[[0.0] * 3] * 4)
+        configs.append(atoms)
+    with pytest.raises(IonflowInputError, match="MACE interpreter"):
+        get_backend("mace").train(configs[:1], configs[1:2], configs[2:], settings, tmp_path / "o")
+    assert not (tmp_path / "o").exists()  # nothing written

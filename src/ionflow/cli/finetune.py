@@ -136,10 +136,15 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _check_mace_inputs(settings: Any, dataset: Any) -> None:
-    """The foundation covers the data's elements and the replay file is labelled."""
-    from ionflow.core.training.mace_backend import inspect_mace_model, read_replay
+    """MACE runs here, the foundation covers the data's elements, the replay is labelled."""
+    from ionflow.core.training.mace_backend import (
+        check_mace_python,
+        inspect_mace_model,
+        read_replay,
+    )
     from ionflow.jobs.finetune import _labelled_atoms
 
+    check_mace_python(settings.python)
     if settings.replay:
         read_replay(settings.replay)
     if settings.foundation:

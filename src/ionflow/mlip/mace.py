@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,9 @@ def mace_unpickling() -> Iterator[None]:
         )
     os.environ[WEIGHTS_ONLY_ENV] = "1"
     try:
-        yield
+        with warnings.catch_warnings():  # torch warns on each load the variable changes
+            warnings.filterwarnings("ignore", message=f"Environment variable {WEIGHTS_ONLY_ENV}")
+            yield
     finally:
         if before is None:
             os.environ.pop(WEIGHTS_ONLY_ENV, None)

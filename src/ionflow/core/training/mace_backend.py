@@ -43,6 +43,7 @@ from ionflow.core.training.backend import (
 )
 from ionflow.core.training.dataset import MIN_CONFIGS
 from ionflow.core.training.mace_files import (
+    check_mace_python,
     history_from_results,
     inspect_mace_model,
     mace_python,
@@ -62,6 +63,7 @@ __all__ = [
     "MACE_MODES",
     "MACEBackend",
     "MACEFineTuneSettings",
+    "check_mace_python",
     "inspect_mace_model",
     "mace_python",
     "read_replay",
@@ -238,8 +240,14 @@ def _run(cmd: list[str], log: Path, what: str, progress: Path | None = None) -> 
         raise IonflowError(f"{what} failed (exit {proc.returncode}); end of {log}:\n{tail}")
 
 
-def _train_args(s: MACEFineTuneSettings, work: Path, files: dict[str, Path], device: str) -> list:
-    """``mace.cli.run_train`` arguments; MACE's forced multihead defaults overridden."""
+def _train_args(
+    s: MACEFineTuneSettings, work: Path, files: dict[str, Path], device: str, n_replay: int = 0
+) -> list:
+    """``mace.cli.run_train`` arguments; MACE's forced multihead defaults overridden.
+
+    MACE pads a replay set smaller than ``--num_samples_pt`` with random duplicates: the
+    number passed is at most ``n_replay``, the replay file's size.
+    """
     stress = "s" in s.targets
     if s.criterion == "Huber":
         loss = "huber"
@@ -289,7 +297,7 @@ def _train_args(s: MACEFineTuneSettings, work: Path, files: dict[str, Path], dev
     if s.mode == "multihead":
         args += [
             f"--pt_train_file={files['replay']}",
-            f"--num_samples_pt={s.num_samples_pt}",
+            f"--num_samples_pt={min(s.num_samples_pt, n_replay or s.num_samples_pt)}",
             f"--weight_pt_head={s.weight_pt_head}",
             "--force_mh_ft_lr=True",  # else MACE forces lr 1e-4 and EMA 0.99999
         ]
@@ -357,27 +365,26 @@ class MACEBackend(FineTuneBackend):
         s = self._checked(train, val, settings)
         from ionflow.mlip import resolve_device
 
+        t0 = time.perf_counter()
+        python = check_mace_python(s.python)
+        foundation = _check_elements(s, [*train, *val, *test]) if s.foundation else None
+        replay = read_replay(s.replay) if s.mode == "multihead" else []
         out = Path(out_dir).expanduser().resolve()
         out.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        foundation = _check_elements(s, [*train, *val, *test]) if s.foundation else None
         stress = "s" in s.targets
         files = {
             "train": write_mace_xyz(train, out / "train.xyz", stress),
             "val": write_mace_xyz(val, out / "valid.xyz", stress),
         }
-        if s.mode == "multihead":
-            replay = read_replay(s.replay)
-            s.num_samples_pt = min(s.num_samples_pt, len(replay))
+        if replay:
             files["replay"] = write_mace_xyz(replay, out / "replay.xyz", False)
-        python = mace_python(s.python)
         log = out / "mace_train.log"
         log.write_text("")
         logger.info("MACE %s training (%d train / %d val configurations) in %s", s.mode,
                     len(train), len(val), out)  # fmt: skip
         _run(
             [python, "-m", "mace.cli.run_train",
-             *_train_args(s, out, files, resolve_device(s.device))],
+             *_train_args(s, out, files, resolve_device(s.device), len(replay))],
             log, f"MACE {s.mode} training", progress=out / "results",
         )  # fmt: skip
         model = out / f"{_MODEL_NAME}.model"

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ase import Atoms
 
 __all__ = [
+    "check_mace_python",
     "history_from_results",
     "inspect_mace_model",
     "mace_python",
@@ -51,6 +52,29 @@ _METRICS = {
 def mace_python(python: str | None = None) -> str:
     """The interpreter that runs MACE: ``python``, ``IONFLOW_MACE_PYTHON``, or this one."""
     return python or os.environ.get("IONFLOW_MACE_PYTHON") or sys.executable
+
+
+def check_mace_python(python: str | None = None) -> str:
+    """The MACE interpreter (:func:`mace_python`), checked to have mace-torch (not imported).
+
+    Raises
+    ------
+    IonflowInputError
+        When it cannot run or has no mace-torch.
+    """
+    exe = mace_python(python)
+    code = "import importlib.metadata as m; m.distribution('mace-torch')"
+    try:
+        proc = subprocess.run([exe, "-c", code], capture_output=True, check=False)
+    except OSError as exc:
+        raise IonflowInputError(f"cannot run the MACE interpreter {exe}: {exc}") from exc
+    if proc.returncode:
+        raise IonflowInputError(
+            f"{exe} has no mace-torch: train MACE in its own environment (bash "
+            "scripts/setup_mace.sh; .venv-mace/bin/ionflow ...), or point "
+            "IONFLOW_MACE_PYTHON at .venv-mace/bin/python"
+        )
+    return exe
 
 
 def inspect_mace_model(path: str | Path, python: str | None = None) -> dict[str, Any]:
