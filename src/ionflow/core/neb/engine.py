@@ -78,12 +78,15 @@ class _Ends:
 
 
 def _prepare_endpoints(
-    initial: Atoms, final: Atoms, unwrap: bool, moving_index: int | None
+    initial: Atoms, final: Atoms, unwrap: bool, moving_index: int | None, reorder: bool = True
 ) -> Atoms:
-    """Checked (and with ``unwrap``, matched and unwrapped) final state; raises on bad pairs."""
-    if not unwrap:
+    """Checked (and with ``unwrap``, matched and unwrapped) final state; raises on bad pairs.
+
+    Without ``reorder`` the atoms keep their order (endpoints given with their forces).
+    """
+    if not unwrap or not reorder:
         check_endpoints(initial, final)
-        return final
+        return unwrap_final(initial, final) if unwrap else final
     final, found, _ = match_endpoints(initial, final)
     if moving_index is not None and moving_index != found:
         logger.warning(
@@ -266,12 +269,9 @@ def run_neb(
     checkpoint_every
         Band steps between two checkpoint writes.
     relaxed_endpoints
-        Energies and forces of ``initial`` and ``final`` when they are already relaxed (e.g. a
-        relaxed vacancy mapped onto both endpoints by symmetry,
-        :func:`ionflow.core.screen.map_vacancy`): no endpoint relaxation, no endpoint force
-        call (``endpoint_force_calls`` 0). Only ``energy``, ``forces`` and ``converged`` are
-        read; the endpoints must then be given in the same atom order (``unwrap`` only
-        unwraps, it does not reorder them).
+        ``energy``/``forces``/``converged`` of ``initial`` and ``final`` when already relaxed
+        (:func:`ionflow.core.screen.map_vacancy`): no endpoint relaxation or force call; the
+        atoms are not reordered then, only unwrapped.
 
     Returns
     -------
@@ -287,20 +287,17 @@ def run_neb(
 
     settings = settings or NebSettings()
     t0 = time.perf_counter()
-    if relaxed_endpoints is not None and unwrap:
-        check_endpoints(initial, final)  # same order: the given forces stay with their atoms
-        final = unwrap_final(initial, final)
-    else:
-        final = _prepare_endpoints(initial, final, unwrap, moving_index)
+    final = _prepare_endpoints(initial, final, unwrap, moving_index, relaxed_endpoints is None)
     band = {"moving_index": moving_index, "progress": progress}
     path, fp, state = _open_checkpoint(checkpoint, initial, final, evaluator, settings, n_images)
     if state is not None:
         return _resume_neb(initial, state, path, evaluator, settings, checkpoint_every, **band)
 
-    if relaxed_endpoints is not None:
-        ends = _given_endpoints(initial, final, relaxed_endpoints)
-    else:
-        ends = _relax_endpoints(initial, final, evaluator, settings)
+    ends = (
+        _relax_endpoints(initial, final, evaluator, settings)
+        if relaxed_endpoints is None
+        else _given_endpoints(initial, final, relaxed_endpoints)
+    )
     failure = _ion_shift_failure(initial, final, ends, moving_index, settings)
     if failure is not None:
         return _endpoint_failure(ends, failure, moving_index, settings, t0)
