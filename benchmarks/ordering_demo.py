@@ -40,6 +40,11 @@ CASES: dict[str, tuple[str, list[str]]] = {
         "Na3Zr2Si2PO12_disordered.cif",
         ["--primitive", "--top-k", "10", "--max-steps", "150"],
     ),
+    # a bigger enumeration, ranked by Ewald energy only (no model): 1x2x2, 80 atoms
+    "li3inbr6_122_ewald": (
+        "Li3InBr6_disordered.cif",
+        ["--supercell", "1", "2", "2", "--top-k", "10"],
+    ),
     # bad input named before any model: the 126-site hexagonal cell exceeds the cap
     "nzsp_hexagonal_cap": ("Na3Zr2Si2PO12_disordered.cif", ["--top-k", "10"]),
 }
@@ -54,6 +59,8 @@ def run_case(name: str, model: str, force: bool) -> dict | None:
         print(f"{name}: done already ({result_path})", file=sys.stderr)
         return None
     filename, options = CASES[name]
+    if name.endswith("_ewald"):
+        model = "none"
     cmd = [
         sys.executable,
         "-m",
