@@ -281,6 +281,7 @@ def stage_finetune(args, results) -> None:
     configs = read_extxyz(args.work / "dataset.extxyz")
     split = split_dataset(configs, seed=args.seed)
     settings = FineTuneSettings(
+        base_model=args.base_model,
         targets=args.targets,
         energy_weight=args.energy_weight,
         stress_weight=args.stress_weight,
@@ -388,6 +389,12 @@ def main(argv=None) -> int:
     p.add_argument("--energy-weight", type=float, default=1.0)
     p.add_argument("--stress-weight", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate (lian2025: 1e-3)")
+    p.add_argument(
+        "--base-model",
+        default=STUDENT,
+        help="model the fine-tune starts from (default: pretrained CHGNet; a chgnet:/path "
+        "checkpoint continues an earlier run's model)",
+    )
     p.add_argument(
         "--from-results",
         type=Path,

@@ -55,7 +55,7 @@ class FineTuneDoc(BaseModel):
         default_factory=dict, description="MAE per split: energy_eV_atom, forces_eV_A, stress_GPa"
     )
     history: dict[str, list[float]] = Field(default_factory=dict)
-    best_epoch: int
+    best_epoch: int = Field(description="Epoch of the kept model, 0-based (-1: none)")
     epochs_run: int
     stopped_early: bool
     curve_png: str | None = None
