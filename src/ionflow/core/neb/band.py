@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -75,6 +75,45 @@ class BatchedNEB(NEB):
         return super().get_forces()
 
 
+class StallDetector:
+    """Whether a band's residual has stopped falling.
+
+    Stalled: above ``fmax``, the best residual of the last ``window`` steps is not at least
+    ``improvement`` (a fraction) below the best residual before them.
+
+    Parameters
+    ----------
+    window
+        Steps compared (0: never stalled).
+    improvement
+        Fraction by which the best residual must fall within ``window`` steps.
+    fmax
+        Convergence threshold (a band at or below it is not stalled).
+    """
+
+    def __init__(self, window: int, improvement: float, fmax: float) -> None:
+        self.window = int(window)
+        self.improvement = float(improvement)
+        self.fmax = float(fmax)
+        self.history: list[float] = []
+
+    def update(self, residual: float) -> bool:
+        """Add the residual of one more step; ``True`` when the band has stalled."""
+        if self.window <= 0:
+            return False
+        self.history.append(float(residual))
+        n = len(self.history)
+        if n <= self.window or residual <= self.fmax:
+            return False
+        before = min(self.history[: n - self.window])
+        recent = min(self.history[n - self.window :])
+        return recent > (1.0 - self.improvement) * before
+
+
+class _Stalled(Exception):  # a signal, not an error
+    """Stops an optimiser from inside its observer: the band stalled."""
+
+
 @dataclass
 class _Loop:
     """Where the band loop stands (shared by the optimiser drivers)."""
@@ -89,18 +128,51 @@ class _Loop:
     residual: float = float("inf")
     converged: bool = False
     failure: str | None = None
+    optimizer: str = "ode"
+    base_steps: int = 0  # steps done before the current optimiser started
+    detector: StallDetector | None = None
+    stalled: bool = False
+    last_step: int = 0
+    switches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def steps_left(self) -> int:
-        return self.settings.max_steps - self.prior_steps
+        return self.settings.max_steps - self.base_steps
 
     def observe(self, step: int) -> float:
-        """Report band step ``step`` (progress, checkpoint); returns the residual."""
+        """Report band step ``step`` (progress, checkpoint); returns the residual.
+
+        Raises :class:`_Stalled` (caught by the drivers) when the band has stalled and the
+        settings ask for another optimiser.
+        """
         res = float(self.neb.get_residual())
+        self.last_step = step
         self.progress.update(step, res, self.neb)
         if self.checkpoint is not None:
             self.checkpoint.band_step(step, self.neb, self.prior_calls)
+        if self.detector is not None and self.detector.update(res):
+            self.detector = None  # once per band
+            if self.settings.stall_fallback == "none":
+                self.record_switch(step, res, None)
+            else:
+                raise _Stalled
         return res
+
+    def record_switch(self, step: int, residual: float, target: str | None) -> None:
+        """Note a stall (and the optimiser switched to) in the result and the progress."""
+        calls = self.prior_calls + self.neb.n_evaluations
+        self.switches.append(
+            {
+                "step": int(step),
+                "from": self.optimizer,
+                "to": target,
+                "residual": float(residual),
+                "band_force_calls": int(calls),
+            }
+        )
+        self.progress.switch(step, residual, self.optimizer, target, self.settings)
+        if self.checkpoint is not None:
+            self.checkpoint.state.optimizer_switches = [dict(s) for s in self.switches]
 
 
 def _build_band(images: list[Atoms], evaluator: Evaluator, settings: NebSettings) -> BatchedNEB:
@@ -144,13 +216,16 @@ def _set_endpoints(
 def _run_ode(loop: _Loop, opt: Any) -> None:
     """ODE12r: ASE's NEB optimiser has no step generator, so its steps are observed."""
     neb, settings = loop.neb, loop.settings
-    opt.attach(lambda: loop.observe(loop.prior_steps + int(opt.nsteps) + 1), interval=1)
+    opt.attach(lambda: loop.observe(loop.base_steps + int(opt.nsteps) + 1), interval=1)
     if loop.steps_left > 0:
-        finished = bool(opt.run(fmax=settings.fmax, steps=loop.steps_left))
-        loop.n_steps = loop.prior_steps + int(getattr(opt, "nsteps", 0))
+        try:
+            finished = bool(opt.run(fmax=settings.fmax, steps=loop.steps_left))
+            loop.n_steps = loop.base_steps + int(getattr(opt, "nsteps", 0))
+        except _Stalled:
+            finished, loop.stalled, loop.n_steps = False, True, loop.last_step
     else:
         neb.get_forces()
-        finished, loop.n_steps = False, loop.prior_steps
+        finished, loop.n_steps = False, loop.base_steps
     loop.residual = float(neb.get_residual())
     # ode12r can return at its step limit without raising: judge by the residual
     loop.converged = finished and loop.residual <= settings.fmax
@@ -160,16 +235,48 @@ def _run_ode(loop: _Loop, opt: Any) -> None:
 
 def _run_stepwise(loop: _Loop, opt: Any) -> None:
     """Optimisers with ``irun`` (FIRE, BFGS, LBFGS, MDMin): one observed step at a time."""
-    loop.n_steps = loop.prior_steps
-    for conv in opt.irun(fmax=loop.settings.fmax, steps=max(loop.steps_left, 0)):
-        loop.n_steps = loop.prior_steps + int(opt.nsteps)
-        loop.residual = loop.observe(loop.n_steps)
-        if not np.all(np.isfinite(loop.neb.energies)):
-            loop.failure = "non-finite energy in the band"
-            break
-        loop.converged = bool(conv)
-        if loop.converged:
-            break
+    loop.n_steps = loop.base_steps
+    try:
+        for conv in opt.irun(fmax=loop.settings.fmax, steps=max(loop.steps_left, 0)):
+            loop.n_steps = loop.base_steps + int(opt.nsteps)
+            loop.residual = loop.observe(loop.n_steps)
+            if not np.all(np.isfinite(loop.neb.energies)):
+                loop.failure = "non-finite energy in the band"
+                break
+            loop.converged = bool(conv)
+            if loop.converged:
+                break
+    except _Stalled:
+        loop.stalled, loop.n_steps = True, loop.last_step
+        loop.residual = float(loop.neb.get_residual())
+
+
+def _use_optimizer(loop: _Loop, name: str) -> Any:
+    """Make optimiser ``name`` the band's current one (DyNEB freezing only with FIRE)."""
+    neb, settings = loop.neb, loop.settings
+    loop.optimizer = name
+    neb.dynamic_relaxation = bool(settings.dynamic and name == "fire")
+    if neb.dynamic_relaxation:
+        neb.fmax = settings.fmax
+        neb.scale_fmax = 0.0
+    return make_optimizer(name, neb)
+
+
+def _optimise(loop: _Loop) -> None:
+    """Run the band's optimiser; on a stall switch once to the fallback and go on."""
+    while True:
+        opt = _use_optimizer(loop, loop.optimizer)
+        (_run_ode if loop.optimizer == "ode" else _run_stepwise)(loop, opt)
+        if not loop.stalled or loop.failure is not None:
+            return
+        loop.stalled = False
+        fallback = loop.settings.stall_fallback
+        target = loop.optimizer if fallback == "restart" else fallback
+        loop.record_switch(loop.n_steps, loop.residual, target)
+        loop.optimizer = target
+        loop.base_steps = loop.n_steps
+        if loop.steps_left <= 0:
+            return
 
 
 def _band_result(
@@ -200,6 +307,7 @@ def _band_result(
         failure_reason=loop.failure,
         moving_index=moving_index,
         settings=loop.settings.__dict__.copy(),
+        optimizer_switches=[dict(sw) for sw in loop.switches],
     )
 
 
@@ -251,14 +359,22 @@ def run_neb_band(
     neb = _build_band([im.copy() for im in images], evaluator, settings)
     endpoint_calls = _set_endpoints(neb, evaluator, endpoint_results)
 
-    opt = make_optimizer(settings.optimizer, neb)
     reporter = BandProgress(
         progress, fmax=settings.fmax, prior_steps=prior_steps, prior_calls=prior_calls
     )
-    reporter.start(neb, settings.optimizer, settings.max_steps, prior_steps)
     loop = _Loop(neb, settings, reporter, checkpoint, prior_steps, prior_calls)
+    loop.base_steps = prior_steps
+    loop.switches = [dict(sw) for sw in (state.optimizer_switches if state else [])]
+    # a continued band that already switched goes on with its fallback, without a new check
+    last = loop.switches[-1]["to"] if loop.switches else None
+    loop.optimizer = last or settings.optimizer
+    if not loop.switches:
+        loop.detector = StallDetector(
+            settings.stall_window, settings.stall_improvement, settings.fmax
+        )
+    reporter.start(neb, loop.optimizer, settings.max_steps, prior_steps)
     try:
-        (_run_ode if settings.optimizer == "ode" else _run_stepwise)(loop, opt)
+        _optimise(loop)
     except Exception as exc:  # a model or optimiser error fails this hop, not the screen
         loop.failure = f"{type(exc).__name__}: {exc}"
         logger.exception("NEB failed")

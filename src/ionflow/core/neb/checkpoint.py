@@ -13,7 +13,8 @@ continuing a different band, and nothing is overwritten in that case.
 A continued run (:func:`ionflow.core.neb.engine.run_neb` with an existing checkpoint) does not
 relax the endpoints again, starts the band from the saved positions, and counts the earlier
 steps, force calls and wall time (the step limit included). The optimiser starts afresh
-(ODE12r re-estimates its step size; FIRE its velocities), so a continued band can take a few
+(ODE12r re-estimates its step size; FIRE its velocities; a band that switched optimiser after a
+stall continues with the optimiser it switched to), so a continued band can take a few
 more steps than an uninterrupted one; with ODE12r the step limit counts accepted steps of
 earlier runs (rejected trial steps are not carried over).
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,7 @@ class BandCheckpoint:
     wall_time_s: float = 0.0
     band_energies: np.ndarray | None = None  # (n_images,) at the saved positions, when known
     residual: float | None = None  # NEB max force at the saved positions (eV/Å)
+    optimizer_switches: list[dict[str, Any]] = field(default_factory=list)  # stalls so far
 
     @property
     def barrier_estimate(self) -> float | None:
@@ -104,6 +106,7 @@ class BandCheckpoint:
             "band_force_calls": self.band_force_calls,
             "wall_time_s": self.wall_time_s,
             "residual": self.residual,
+            "optimizer_switches": [dict(sw) for sw in self.optimizer_switches],
         }
         write_npz(path, arrays, meta)
 
@@ -141,6 +144,7 @@ class BandCheckpoint:
             wall_time_s=float(meta["wall_time_s"]),
             band_energies=arrays.get("band_energies"),
             residual=meta.get("residual"),
+            optimizer_switches=list(meta.get("optimizer_switches") or []),
         )
 
 

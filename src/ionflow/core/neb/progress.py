@@ -134,6 +134,24 @@ class BandProgress:
                 now - self._t0,
             )
 
+    def switch(self, step: int, residual: float, old: str, new: str | None, settings: Any) -> None:
+        """Report a stalled band and the optimiser it goes on with (``None``: the same)."""
+        what = (
+            "going on with it"
+            if new is None
+            else f"restarting {old}"
+            if new == old
+            else f"switching {old} -> {new}"
+        )
+        line = (
+            f"NEB stalled at step {step}: residual {residual:.4f} eV/Å (fmax {self.fmax:g}) "
+            f"fell less than {100 * settings.stall_improvement:.0f}% in "
+            f"{settings.stall_window} steps; {what}"
+        )
+        if self.bar is not None:
+            self.bar.write(line)
+        logger.warning(line)
+
     def finish(self, neb: NEB, n_steps: int, residual: float, failure: str | None) -> None:
         """Close the counter and log how the band ended."""
         if self.bar is not None:

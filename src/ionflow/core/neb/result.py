@@ -30,7 +30,8 @@ class NebResult:
 
     ``energies`` are absolute (eV) per image, endpoints included; ``positions`` has shape
     (n_images, n_atoms, 3) in Å. Barriers are max(E) minus the initial (forward) or final
-    (reverse) energy.
+    (reverse) energy. ``optimizer_switches`` lists what the band did when it stalled (one
+    dict per switch: ``step``, ``from``, ``to``, ``residual``, ``band_force_calls``).
     """
 
     energies: list[float]
@@ -51,6 +52,7 @@ class NebResult:
     endpoints_converged: bool = True
     moving_index: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    optimizer_switches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def relative_energies(self) -> list[float]:
@@ -75,4 +77,5 @@ class NebResult:
             "wall_time_s": self.wall_time_s,
             "failure_reason": self.failure_reason,
             "endpoints_converged": self.endpoints_converged,
+            "optimizer_switches": [dict(s) for s in self.optimizer_switches],
         }

@@ -13,6 +13,9 @@ from ionflow.core.errors import IonflowInputError
 OPTIMIZERS = ("fire", "ode", "bfgs", "lbfgs", "mdmin")
 #: Optimisers for the fixed-cell endpoint relaxation (``NebSettings.endpoint_optimizer``).
 ENDPOINT_OPTIMIZERS = ("fire", "bfgs", "lbfgs")
+#: What a stalled band does (``NebSettings.stall_fallback``): switch to one of
+#: :data:`OPTIMIZERS`, ``"restart"`` the same optimiser afresh, or ``"none"`` (keep going).
+STALL_FALLBACKS = (*OPTIMIZERS, "restart", "none")
 
 
 @dataclass
@@ -49,6 +52,15 @@ class NebSettings(MSONable):
     max_ion_shift
         Fail the hop when endpoint relaxation moves the mobile ion by more than this (Å):
         the vacancy endpoint was not a local minimum.
+    stall_window, stall_improvement
+        The band has stalled when, above ``fmax``, its best residual of the last
+        ``stall_window`` steps is not at least ``stall_improvement`` (a fraction) below the
+        best one before them. ``stall_window = 0`` turns the check off.
+    stall_fallback
+        What a stalled band does, once per band: switch to another optimiser (one of
+        :data:`OPTIMIZERS`, default ``"fire"``, with DyNEB freezing when ``dynamic``),
+        ``"restart"`` the same optimiser (ODE12r re-estimates its step size, FIRE drops its
+        velocities) or ``"none"`` (only log it). Recorded in ``NebResult.optimizer_switches``.
 
     Examples
     --------
@@ -70,6 +82,9 @@ class NebSettings(MSONable):
     endpoint_max_steps: int = 300
     endpoint_optimizer: str = "bfgs"
     max_ion_shift: float = 1.0
+    stall_window: int = 40
+    stall_improvement: float = 0.1
+    stall_fallback: str = "fire"
 
     def __post_init__(self) -> None:
         if self.fmax <= 0 or self.endpoint_fmax <= 0:
@@ -81,6 +96,24 @@ class NebSettings(MSONable):
         if self.endpoint_optimizer not in ENDPOINT_OPTIMIZERS:
             raise IonflowInputError(
                 f"endpoint_optimizer must be fire, bfgs or lbfgs, got {self.endpoint_optimizer}"
+            )
+        self._check_stall()
+
+    def _check_stall(self) -> None:
+        window = self.stall_window
+        if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+            raise IonflowInputError(
+                f"stall_window must be a whole number of band steps >= 0 (0: off), got {window!r}"
+            )
+        if not 0.0 < self.stall_improvement < 1.0:
+            raise IonflowInputError(
+                "stall_improvement must be a fraction between 0 and 1 (exclusive), got "
+                f"{self.stall_improvement}"
+            )
+        if self.stall_fallback not in STALL_FALLBACKS:
+            raise IonflowInputError(
+                f"stall_fallback must be one of {', '.join(STALL_FALLBACKS)}, got "
+                f"{self.stall_fallback!r}"
             )
 
 
