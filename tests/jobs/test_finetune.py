@@ -132,3 +132,14 @@ def test_empty_or_unlabelled_datasets_fail_clearly(tmp_path):
     assert not (tmp_path / "models").exists()  # nothing written
     with pytest.raises(IonflowInputError, match="empty"):
         DatasetMaker().make.original(DatasetMaker(), str(empty))
+
+
+def test_a_neb_job_that_died_gives_no_configurations_and_stops_nothing(neb_doc):
+    maker = TrainingConfigsMaker()
+    doc = maker.make.original(
+        maker, [None, neb_doc["output"]], neb_uuids=["dead-uuid", neb_doc["uuid"]]
+    )
+    assert doc.n_configs == neb_doc["output"]["n_images"]
+    assert {s["job_uuid"] for s in doc.sources} == {neb_doc["uuid"]}
+    with pytest.raises(IonflowInputError, match="no configurations"):
+        maker.make.original(maker, [None], neb_uuids=["dead-uuid"])
