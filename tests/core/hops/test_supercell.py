@@ -153,3 +153,10 @@ def test_as_dict_is_json_friendly(li2mno3):
     info = choose_supercell(li2mno3, 10.0, "width").as_dict()
     assert json.loads(json.dumps(info)) == info
     assert set(info) >= {"matrix", "n_atoms", "min_width_A", "min_image_distance_A", "rule"}
+
+
+def test_the_diagonal_repeat_is_kept_when_nothing_is_smaller():
+    wide = Structure(Lattice.cubic(11.0), ["Li"], [[0, 0, 0]])
+    np.testing.assert_array_equal(choose_supercell(wide, 10.0, "width").matrix, np.eye(3))
+    cube = Structure(Lattice.cubic(5.0), ["Li"], [[0, 0, 0]])
+    np.testing.assert_array_equal(choose_supercell(cube, 10.0, "width").matrix, 2 * np.eye(3))

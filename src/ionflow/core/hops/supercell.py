@@ -398,11 +398,18 @@ def choose_supercell(
     if not np.isfinite(min_length) or min_length <= 0:
         raise IonflowInputError(f"min_length must be a positive length in Å, got {min_length}")
     cell = structure.lattice.matrix
+    diagonal = supercell_matrix(structure, min_length) @ cell
     if rule == "length":
-        lattice_rows = supercell_matrix(structure, min_length) @ cell
+        lattice_rows = diagonal
     else:
         prim = primitive_lattice(structure, translation_tol)
         lattice_rows = _search(prim, min_length, rule)
+        # the familiar diagonal repeat when it meets the rule with as few atoms
+        size = _widths(diagonal).min() if rule == "width" else min_image_distance(diagonal)
+        if size >= min_length - _EPS and abs(np.linalg.det(diagonal)) <= abs(
+            np.linalg.det(lattice_rows)
+        ) * (1 + 1e-9):
+            lattice_rows = diagonal
     matrix = lattice_rows @ np.linalg.inv(cell)
     n_cells = float(abs(np.linalg.det(matrix)))
     if np.allclose(matrix, np.round(matrix), atol=1e-6):
