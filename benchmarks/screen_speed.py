@@ -97,7 +97,7 @@ def run_today(enum, neb_maker, hops, results, save):
         log.info("%s: %s", key, results["units"][key])
 
 
-def run_new(enum, neb_maker, species, results, save, work: Path, prefix: str = "new"):
+def run_new(enum, neb_maker, species, results, save, work: Path, prefix="new", only=None):
     """Distinct vacancies relaxed once, mapped; one NEB per band (the flow's job bodies)."""
     from ionflow.flows.screen import _band_endpoints, _hop_ends, _plan
     from ionflow.jobs.vacancy import VacancyRelaxMaker
@@ -128,7 +128,7 @@ def run_new(enum, neb_maker, species, results, save, work: Path, prefix: str = "
     hop_ends = {h.hop_id: h for h in _hop_ends(enum)}
     for band in plan.bands:
         key = f"{prefix}/band/{band.band_id}"
-        if key in results["units"]:
+        if key in results["units"] or (only and band.band_id not in only):
             continue
         hop = hop_ends[band.hop_id]
         t = time.perf_counter()
@@ -288,6 +288,10 @@ def main(argv=None) -> int:
     p.add_argument("--procedures", default="today,new,ase")
     p.add_argument("--hops", default=None, help="hop indices for today and ase (default all)")
     p.add_argument("--ase-hops", default=None, help="hop indices for ase (default: --hops)")
+    p.add_argument("--bands", default=None, help="band ids of the new procedure (default all)")
+    p.add_argument(
+        "--tag", default=None, help="write OUT/results_TAG.json (parallel runs of one study)"
+    )
     p.add_argument("--min-length", type=float, default=10.0, help="L of both rules (Å)")
     p.add_argument("--today-min-length", type=float, default=None)
     p.add_argument("--fmax", type=float, default=0.05)
@@ -318,8 +322,11 @@ def main(argv=None) -> int:
     name = Path(args.structure).name.split(".")[0]
     out = Path(args.out or HERE / "runs" / f"screen_speed_{name}")
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.json"
+    path = out / (f"results_{args.tag}.json" if args.tag else "results.json")
     results = _load(path) if args.resume or args.report_only else {"units": {}}
+    if args.report_only:  # every parallel part of the study
+        for part in sorted(out.glob("results_*.json")):
+            results["units"].update(_load(part)["units"])
     save = lambda: _save(path, results)  # noqa: E731
     procs = args.procedures.split(",")
     work = HERE / "runs" / "checkpoints" / out.name  # band/vacancy checkpoints (git-ignored)
@@ -360,7 +367,8 @@ def main(argv=None) -> int:
         )
 
     if "new" in procs:
-        run_new(enum_new, neb_maker("new"), args.species, results, save, work)
+        only = args.bands.split(",") if args.bands else None
+        run_new(enum_new, neb_maker("new"), args.species, results, save, work, "new", only)
     if "shared" in procs:  # shared work on today's supercell: the sharing alone
         run_new(enum_today, neb_maker("shared"), args.species, results, save, work, "shared")
     if "today" in procs:
@@ -371,7 +379,8 @@ def main(argv=None) -> int:
         run_ase(enum_today, ase_hops, ev.model, args.n_images, args.fmax, results, save)
     text = report(results, enum_today, enum_new)
     save()
-    (out / "summary.txt").write_text(text + "\n")
+    if args.report_only or not args.tag:
+        (out / "summary.txt").write_text(text + "\n")
     print(text)
     return 0
 
