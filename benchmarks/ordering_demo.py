@@ -40,6 +40,11 @@ CASES: dict[str, tuple[str, list[str]]] = {
         "Na3Zr2Si2PO12_disordered.cif",
         ["--primitive", "--top-k", "10", "--max-steps", "150"],
     ),
+    # every one of the 24 relaxed: did the Ewald pre-ranking (top 10) miss the MLIP minimum?
+    "nzsp_all": (
+        "Na3Zr2Si2PO12_disordered.cif",
+        ["--primitive", "--top-k", "24", "--max-steps", "150"],
+    ),
     # a bigger enumeration, ranked by Ewald energy only (no model): 1x2x2, 80 atoms
     "li3inbr6_122_ewald": (
         "Li3InBr6_disordered.cif",
