@@ -119,3 +119,24 @@ def test_an_ordered_alloy_needs_no_oxidation_states():
     assert len(result.orderings) == 1
     assert result.lowest.ewald_energy_eV is None
     assert result.lowest.structure.composition.reduced_formula == "Cu3Au"
+
+
+@pytest.mark.parametrize("enumerator", ["shry", "bruteforce"])
+def test_each_orbit_keeps_its_own_occupancy(enumerator):
+    """Li half on the cube corner and half on one face centre: two orbits, one Li each per 2
+    cells; no ordering may put both Li on one orbit (4 configurations, not 6)."""
+    s = Structure(
+        Lattice.tetragonal(4.0, 4.4),
+        [{"Li": 0.5}, {"Li": 0.5}, "Cl"],
+        [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0.5, 0.5]],
+    )
+    result = order_structure(s, model=None, top_k=10, supercell=[2, 1, 1], enumerator=enumerator)
+    assert result.n_configurations == 4
+    for cand in result.orderings:
+        corner = [
+            site
+            for site in cand.structure
+            if site.specie.symbol == "Li" and site.c < 1e-6 and site.b < 1e-6
+        ]
+        assert len(corner) == 1, cand.structure
+        assert "ordering_orbit" not in cand.structure.site_properties

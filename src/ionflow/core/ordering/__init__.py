@@ -45,6 +45,7 @@ from ionflow.core.ordering.validate import (
     check_cif_occupancies,
     check_occupancies,
     count_bounds,
+    label_orbits,
     oxidation_decorated,
     site_groups,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "enumerate_orderings",
     "ewald_energy",
     "find_integral_supercell",
+    "label_orbits",
     "order_structure",
     "oxidation_decorated",
     "plan_ordering",

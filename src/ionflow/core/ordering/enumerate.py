@@ -30,7 +30,7 @@ from pymatgen.core import Structure
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.ordering.orbits import brute_force_orderings, site_permutations
-from ionflow.core.ordering.validate import VACANCY, count_bounds, site_groups
+from ionflow.core.ordering.validate import ORBIT, VACANCY, count_bounds, site_groups
 
 if TYPE_CHECKING:
     from ionflow.core.ordering.supercell import SupercellChoice
@@ -226,7 +226,10 @@ def _substitutor(big: Structure, symprec: float):
     return Substitutor(
         _with_vacancies(big),
         symprec=min(symprec, 0.1),
-        groupby=lambda s: ",".join(f"{sp}:{occ:.4f}" for sp, occ in sorted(s.species.items())),
+        groupby=lambda s: (
+            ",".join(f"{sp}:{occ:.4f}" for sp, occ in sorted(s.species.items()))
+            + f"|{s.properties.get(ORBIT)}"
+        ),
     )
 
 

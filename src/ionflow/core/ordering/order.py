@@ -16,7 +16,12 @@ from ionflow.core.ordering.energy import (
 )
 from ionflow.core.ordering.enumerate import count_orderings, enumerate_orderings
 from ionflow.core.ordering.supercell import SupercellChoice, find_integral_supercell
-from ionflow.core.ordering.validate import check_occupancies, oxidation_decorated
+from ionflow.core.ordering.validate import (
+    ORBIT,
+    check_occupancies,
+    label_orbits,
+    oxidation_decorated,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -187,6 +192,7 @@ def plan_ordering(
     """
     check_occupancies(structure)
     decorated = oxidation_decorated(_cell(structure, primitive), oxidation_states)
+    decorated = label_orbits(decorated, symprec)
     choice = find_integral_supercell(decorated, max_atoms=max_atoms, supercell=supercell)
     count = count_orderings(
         decorated, choice, max_orderings=max_orderings, enumerator=enumerator, symprec=symprec
@@ -303,6 +309,7 @@ def order_structure(
         if not structure.is_ordered:
             raise
         decorated = _cell(structure, primitive)  # an ordered input needs no charges
+    decorated = label_orbits(decorated, symprec)
     choice = find_integral_supercell(decorated, max_atoms=max_atoms, supercell=supercell)
     enum = enumerate_orderings(
         decorated, choice, max_orderings=max_orderings, enumerator=enumerator, symprec=symprec
@@ -324,7 +331,10 @@ def order_structure(
     candidates = []
     warnings = []
     for rank, idx in enumerate(chosen):
-        cand = OrderedCandidate(enum.structures[idx], idx, ewald[idx], order.index(idx))
+        ordered = enum.structures[idx].copy()
+        if ORBIT in ordered.site_properties:
+            ordered.remove_site_property(ORBIT)
+        cand = OrderedCandidate(ordered, idx, ewald[idx], order.index(idx))
         if evaluator is not None:
             _relax_into(cand, evaluator, relax_cell, fmax, max_steps, rank, len(chosen))
             if not cand.converged:

@@ -29,6 +29,7 @@ __all__ = [
     "check_cif_occupancies",
     "check_occupancies",
     "count_bounds",
+    "label_orbits",
     "oxidation_decorated",
     "site_groups",
 ]
@@ -221,36 +222,74 @@ def _guesses(structure: Structure) -> list[dict[str, float]]:
     return [dict(g) for g in guesses]
 
 
-def site_groups(structure: Structure) -> list[SiteGroup]:
-    """Group the partially occupied sites by identical species and occupancies.
+#: Site property naming the crystallographic orbit of the input cell a site belongs to.
+ORBIT = "ordering_orbit"
+
+
+def label_orbits(structure: Structure, symprec: float = 0.1) -> Structure:
+    """A copy whose sites carry their crystallographic orbit (site property ``ordering_orbit``).
+
+    The orbit survives ``make_supercell``, so the orderings of a supercell keep each orbit's
+    own occupancy (Li 0.75 on 6g and 0.75 on 6h stay 3/4 on each, not 6/8 over both).
 
     Parameters
     ----------
     structure
-        Disordered structure.
+        Possibly disordered structure (each distinct site composition is its own kind).
+    symprec
+        Symmetry tolerance (Å).
+
+    Returns
+    -------
+    Structure
+        The labelled copy (every site in one orbit of its own when spglib finds no symmetry).
+    """
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    work = structure.copy()
+    try:
+        equivalent = SpacegroupAnalyzer(work, symprec=symprec).get_symmetry_dataset()
+        labels = [int(i) for i in equivalent.equivalent_atoms]
+    except Exception:  # no symmetry found: every site its own orbit
+        labels = list(range(len(work)))
+    work.add_site_property(ORBIT, labels)
+    return work
+
+
+def site_groups(structure: Structure) -> list[SiteGroup]:
+    """Group the partially occupied sites by orbit and identical species and occupancies.
+
+    Parameters
+    ----------
+    structure
+        Disordered structure; sites labelled by :func:`label_orbits` are grouped per orbit,
+        others by their species and occupancies alone.
 
     Returns
     -------
     list of SiteGroup
-        One per distinct partial occupancy (fully occupied sites are left out).
+        One per orbit and distinct partial occupancy (fully occupied sites are left out).
     """
-    groups: list[tuple[Composition, list[int]]] = []
+    groups: list[tuple[Composition, object, list[int]]] = []
     for i, site in enumerate(structure):
         if site.is_ordered:
             continue
-        for comp, members in groups:
-            if site.species.almost_equals(comp, rtol=0, atol=1e-3):
+        orbit = site.properties.get(ORBIT)
+        for comp, key, members in groups:
+            if key == orbit and site.species.almost_equals(comp, rtol=0, atol=1e-3):
                 members.append(i)
                 break
         else:
-            groups.append((site.species, [i]))
+            groups.append((site.species, orbit, [i]))
     out = []
-    for comp, members in groups:
+    for comp, orbit, members in groups:
         amounts = {str(sp): float(occ) * len(members) for sp, occ in comp.items()}
         vacancy = (1.0 - comp.num_atoms) * len(members)
         if vacancy > 1e-6:
             amounts["vacancy"] = vacancy
         label = ",".join(f"{sp}:{occ:.3g}" for sp, occ in comp.items())
+        if orbit is not None:
+            label += f" (orbit of site {orbit})"
         out.append(SiteGroup(indices=tuple(members), amounts=amounts, label=label))
     return out
 
