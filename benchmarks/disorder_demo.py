@@ -267,6 +267,8 @@ def demo_doping(args: argparse.Namespace) -> None:
     lowest_cif = out_dir / "Li0.5Mg0.5Al0.5PO4_lowest.cif"
     lowest.to(filename=str(lowest_cif))
     chan = channel_neb(lowest, doped.structure, out_dir, work, args) if args.channel else {}
+    if not chan and (out_dir / "channel_neb.json").exists():
+        chan = json.loads((out_dir / "channel_neb.json").read_text())
     if args.channel_only:
         return
     scr = screen(lowest_cif, out_dir, work, args)
@@ -299,15 +301,19 @@ def demo_doping(args: argparse.Namespace) -> None:
             "n_converged": scr.get("n_converged"),
             "screen_wall_s": scr.get("wall_s"),
             "channel_hop": {
-                k: chan.get(k)
-                for k in (
-                    "hop_length_A",
-                    "forward_barrier_eV",
-                    "reverse_barrier_eV",
-                    "barrier_eV",
-                    "converged",
-                    "wall_s",
-                )
+                "hop_length_A": chan.get("hop_length_A"),
+                "supercell": args.channel_supercell,
+                **{
+                    k: (chan.get("hops") or [{}])[0].get(k)
+                    for k in (
+                        "barrier_forward_eV",
+                        "barrier_reverse_eV",
+                        "converged",
+                        "n_images",
+                        "force_calls",
+                        "wall_time_s",
+                    )
+                },
             },
         },
     )
