@@ -117,6 +117,12 @@ def main(argv=None) -> int:
     p.add_argument("--min-length", type=float, default=10.0)
     p.add_argument("--finite-size", action="store_true", help="run the Li2O barrier series")
     p.add_argument("--lifepo4", action="store_true", help="run the quick start's hop")
+    p.add_argument(
+        "--labels",
+        default=None,
+        help="comma-separated labels of the finite-size series to run (default: all)",
+    )
+    p.add_argument("--out-name", default="supercell_finite_size.json")
     p.add_argument("--model", default="chgnet")
     p.add_argument("--out-dir", type=Path, default=HERE / "runs")
     args = p.parse_args(argv)
@@ -126,7 +132,11 @@ def main(argv=None) -> int:
         finite_size(args.out_dir / "supercell_lifepo4.json", args.model, "LiFePO4", series)
         return 0
     if args.finite_size:
-        finite_size(args.out_dir / "supercell_finite_size.json", args.model)
+        series = FINITE_SIZE
+        if args.labels:
+            wanted = {x.strip() for x in args.labels.split(",")}
+            series = tuple(t for t in FINITE_SIZE if t[0] in wanted)
+        finite_size(args.out_dir / args.out_name, args.model, series=series)
         return 0
     rows = sizes(args.min_length)
     print(
