@@ -87,6 +87,7 @@ def test_two_rungs_end_to_end(cu_fcc, emt_spec, tmp_path, store_dir):
             assert r[side]["forces_eV_A"] > 0
             assert r[side]["energy_eV_atom"] >= 0
         assert r["md_n_frames"] > 0
+        assert "D_enough_hops" in r  # the hop check travels with D (False: not trustworthy)
     # the per-rung metrics are documents of their own in the store
     metrics = store.query_one({"name": "loop rung metrics rung 2"}, load=True)
     assert metrics["output"]["model_before"] == r1["model_after"]

@@ -371,6 +371,8 @@ class RungAssessMaker(Maker):
             heldout_after=after,
             D_cm2_s=dd.get("D_cm2_s"),
             D_err_cm2_s=dd.get("D_err_cm2_s"),
+            D_enough_hops=dd.get("enough_hops"),
+            D_note=dd.get("hops_reason"),
             md_completed=bool(md.get("completed", False)),
             md_failure_reason=md.get("failure_reason"),
             md_n_frames=int(md.get("n_frames") or 0),
@@ -414,6 +416,6 @@ def loop_table(rungs: Sequence[RungDoc]) -> list[dict[str, Any]]:
                 "temperature_K": r.temperature_K,
             }
             | {k: getattr(r.heldout_after, k) for k in keys}
-            | {"D_cm2_s": r.D_cm2_s}
+            | {"D_cm2_s": r.D_cm2_s, "D_enough_hops": r.D_enough_hops}
         )
     return rows

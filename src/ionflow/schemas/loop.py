@@ -30,6 +30,10 @@ class RungDoc(BaseModel):
     heldout_after: HeldoutMetrics
     D_cm2_s: float | None = Field(None, description="D at this T from this rung's MD run")
     D_err_cm2_s: float | None = None
+    D_enough_hops: bool | None = Field(
+        None, description="the diffusion analysis' hop check (False: D is not trustworthy)"
+    )
+    D_note: str | None = Field(None, description="why D is not trustworthy, when it is not")
     md_completed: bool = True
     md_failure_reason: str | None = None
     md_n_frames: int = 0

@@ -65,7 +65,14 @@ def plot_loop(table: Sequence[dict[str, Any]], path: str | Path) -> Path | None:
     if pts:
         ax.semilogy(*zip(*pts), "-s", ms=4)
     else:
-        ax.text(0.5, 0.5, "no D (runs too short)", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "no positive D\n(MD too short to diffuse)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     ax.set_xlabel("rung temperature (K)")
     ax.set_ylabel("D of the rung's MD (cm²/s)")
     fig.tight_layout()
