@@ -14,6 +14,7 @@ from pathlib import Path
 from pymatgen.core import Structure
 
 from ionflow.core.errors import IonflowInputError
+from ionflow.core.ordering.validate import check_cif_occupancies
 
 __all__ = ["read_structure"]
 
@@ -65,7 +66,8 @@ def read_structure(path: str | Path) -> Structure:
     Raises
     ------
     IonflowInputError
-        If the file does not exist, is not a file, or neither pymatgen nor ASE can parse it
+        If the file does not exist, is not a file, is a CIF whose occupancies at one
+        position sum above 1, or neither pymatgen nor ASE can parse it
         into a periodic structure; the message names the file and the parsers' complaints.
     """
     path = Path(path)
@@ -75,6 +77,9 @@ def read_structure(path: str | Path) -> Structure:
         raise IonflowInputError(f"structure path {str(path)!r} is not a file")
     if path.stat().st_size == 0:
         raise IonflowInputError(f"structure file {str(path)!r} is empty")
+    # pymatgen refuses a CIF whose occupancies at one position sum above 1 and ASE would then
+    # read it as an ordered structure with the occupancies dropped: refuse it here instead.
+    check_cif_occupancies(path)
 
     try:
         return _read_with_pymatgen(path)
