@@ -13,7 +13,8 @@
 #                            Linux x86_64, PyTorch's CPU index
 #                            https://download.pytorch.org/whl/cpu; elsewhere PyPI, whose
 #                            macOS and Linux aarch64 wheels are CPU builds.
-#   IONFLOW_EXTRAS           extras of ionflow to install, e.g. "sevennet,atomate2"
+#   IONFLOW_EXTRAS           extras of ionflow to install, e.g. "sevennet,atomate2"; with
+#                            "test", SHRY is installed too (--no-deps, see docs/ordering.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -41,3 +42,10 @@ else
 fi
 
 .venv/bin/python -m pip install -q -e ".${IONFLOW_EXTRAS:+[$IONFLOW_EXTRAS]}"
+
+# SHRY (symmetry-distinct orderings, docs/ordering.md) pins pymatgen<=2023.10.4 and numpy<2,
+# which ionflow's requirements exclude, so it cannot be an extra; the part ionflow uses works
+# with the current versions. The tests compare it against a brute-force enumerator.
+case ",${IONFLOW_EXTRAS:-}," in
+    *,test,*) pip_install --no-deps "shry>=1.1.8" ;;
+esac
