@@ -97,6 +97,10 @@ def test_combine_weights_and_spread():
     assert out.sigma_range_mS_cm == [1.0, 3.0]
     assert out.orderings[2].failure is not None
     assert any("ordering 3" in w for w in out.warnings)
+    docs[1] = {**docs[1], "Ea_eV": -0.02, "warnings": ["800 K: too few hops to trust D"]}
+    out = combine_orderings_conductivity.original(docs, meta, formula="X", mobile_species="Li")
+    assert any("ordering 2: Ea = -0.020 eV <= 0" in w for w in out.warnings)
+    assert "ordering 2: 800 K: too few hops to trust D" in out.warnings
 
 
 def test_conductivity_flow_on_disordered_input(cual_disordered, emt_spec, tmp_path):

@@ -258,6 +258,23 @@ def _ordering_result(doc: Any, meta: dict[str, Any]) -> OrderingConductivity:
     )
 
 
+def _ordering_warnings(rows: Sequence[OrderingConductivity]) -> list[str]:
+    """Each ordering's failure or doubtful fit, and its own Arrhenius warnings, prefixed."""
+    out = []
+    for r in rows:
+        if r.failure:
+            out.append(f"ordering {r.index}: {r.failure}")
+        elif r.Ea_eV is None:
+            out.append(f"ordering {r.index}: no Arrhenius fit")
+        elif r.Ea_eV <= 0:
+            out.append(
+                f"ordering {r.index}: Ea = {r.Ea_eV:.3f} eV <= 0 (D does not rise with T: MD too "
+                "short or too few hops); its σ enters the average but is not meaningful"
+            )
+        out += [f"ordering {r.index}: {w}" for w in (r.arrhenius or {}).get("warnings") or []]
+    return out
+
+
 @job(output_schema=OrderingsConductivityDoc)
 def combine_orderings_conductivity(
     arrhenius_docs: Sequence[Any],
@@ -301,10 +318,7 @@ def combine_orderings_conductivity(
     ea, ea_s = _weighted([r.Ea_eV for r in rows], weights)
     sig, sig_s = _weighted([r.sigma_mS_cm for r in rows], weights)
     sigmas = [r.sigma_mS_cm for r in rows if r.sigma_mS_cm is not None]
-    warnings = [f"ordering {r.index}: {r.failure}" for r in rows if r.failure]
-    warnings += [
-        f"ordering {r.index}: no Arrhenius fit" for r in rows if not r.failure and r.Ea_eV is None
-    ]
+    warnings = _ordering_warnings(rows)
     t_ext = next((r.arrhenius.get("T_extrapolate_K") for r in rows if r.arrhenius), None)
     return OrderingsConductivityDoc(
         formula=formula or next((r.formula for r in rows if r.formula), ""),
