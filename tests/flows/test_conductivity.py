@@ -75,6 +75,8 @@ def test_conductivity_flow_end_to_end(cual_structure, emt_spec, tmp_path):
     pos = unpack(md["trajectory"]["positions_mobile"])
     assert pos.dtype == np.float32
     assert pos.shape == (md["n_frames"], 4, 3)
+    # the species are stored, so frames can become labelled configurations without the input
+    assert md["trajectory"]["numbers"] == [site.specie.Z for site in cual_structure]
     # completed runs leave no checkpoint behind (their result is in the store)
     assert not list(tmp_path.glob("md_*.npz"))
 

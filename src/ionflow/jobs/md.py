@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from ase.data import atomic_numbers
 from jobflow import Maker
 from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -44,6 +45,7 @@ def _trajectory(result: Any) -> MDTrajectory:
         full_frame_times_ps=(
             PackedArray.pack(arrays["full_frame_times_ps"], "float64") if full is not None else None
         ),
+        numbers=[atomic_numbers[s] for s in result.species],
     )
 
 

@@ -24,6 +24,11 @@ class MDTrajectory(BaseModel):
     thermo: dict[str, PackedArray] = Field(default_factory=dict)
     full_frames: PackedArray | None = None
     full_frame_times_ps: PackedArray | None = None
+    numbers: list[int] | None = Field(
+        default=None,
+        description="atomic numbers in atom order (full_frames and datasets need the species); "
+        "None in documents written before they were stored",
+    )
 
 
 class MDDoc(BaseModel):
