@@ -117,6 +117,7 @@ def test_bad_input_gives_a_clear_error_and_keeps_the_store(stored, tmp_path, cap
         "empty dataset": (["finetune", str(empty)], "empty"),
         "unlabelled dataset": (["finetune", str(unlabelled)], "no energy"),
         "missing checkpoint (screen)": ([*screen, "--model", f"chgnet:{missing}"], missing.name),
+        "corrupt checkpoint (screen)": ([*screen, "--model", f"chgnet:{corrupt}"], corrupt.name),
         "missing checkpoint (teacher)": (
             ["label", str(cif), "--labeller", f"chgnet:{missing}"],
             missing.name,

@@ -5,6 +5,7 @@ from importlib.util import find_spec
 
 import numpy as np
 import pytest
+import torch
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
@@ -119,8 +120,19 @@ def test_check_model_spec_accepts_a_loadable_spec(emt_spec, tmp_path):
     assert check_model_spec("chgnet").backend == "chgnet"
     assert check_model_spec(emt_spec).backend == "calculator"
     ckpt = tmp_path / "ft.pth.tar"
-    ckpt.write_bytes(b"")
+    torch.save({"model": {"state_dict": {"w": torch.zeros(2)}, "model_args": {}}}, ckpt)
     assert check_model_spec(f"chgnet:{ckpt}").checkpoint == str(ckpt)
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\x00 not a torch checkpoint", b"PK\x03\x04 truncated zip"]
+)
+def test_check_model_spec_corrupt_chgnet_checkpoint(tmp_path, content):
+    """A checkpoint that cannot be read is named before any work (not inside every job)."""
+    ckpt = tmp_path / "ft.pth.tar"
+    ckpt.write_bytes(content)
+    with pytest.raises(ModelLoadError, match=re.escape(f"cannot read checkpoint {ckpt}")):
+        check_model_spec(f"chgnet:{ckpt}")
 
 
 def test_check_model_spec_missing_checkpoint():

@@ -126,6 +126,15 @@ def _checkpoint_problem(spec: ModelSpec) -> str | None:
         return f"model checkpoint {spec.checkpoint} does not exist"
     if not path.is_file():
         return f"model checkpoint {spec.checkpoint} is not a file"
+    if spec.backend == "chgnet":
+        # read it now (weights_only, no model built) so that a corrupt or truncated file is
+        # bad input named before any work, not a failure inside every job that loads it
+        from ionflow.mlip.checkpoint import read_checkpoint
+
+        try:
+            read_checkpoint(path)
+        except ModelLoadError as exc:
+            return str(exc)
     return None
 
 
