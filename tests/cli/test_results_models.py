@@ -89,6 +89,8 @@ def test_models_are_listed_with_metrics_and_provenance(stored, capsys):
     assert main(["results", "models"]) == 0
     table = capsys.readouterr().out
     assert f"chgnet:{checkpoint}" in table
+    header = table.splitlines()[0].split()
+    assert {"test_energy_eV_atom", "n_train", "labellers"} <= set(header)  # metrics on screen
     assert "1 models" in table
 
     assert main(["results", "models", "--model", "sevennet", "--json"]) == 0

@@ -28,7 +28,8 @@ TABLE_COLUMNS = {
              "barrier_reverse_eV", "converged"],
     "conductivity": ["formula", "mobile_species", "model", "Ea_eV", "Ea_err_eV", "sigma_mS_cm",
                      "sigma_low_mS_cm", "sigma_high_mS_cm", "T_extrapolate_K"],
-    "models": ["model_spec", "base_model", "best_epoch", "epochs_run", "completed_at"],
+    "models": ["model_spec", "base_model", "epochs_run", "n_train", "labellers",
+               "test_energy_eV_atom", "test_forces_eV_A", "completed_at"],
     "funnel": ["reduced_formula", "species", "model", "percolation_3D_eV", "lowest_barrier_eV",
                "Ea_eV", "sigma_mS_cm"],
 }  # fmt: skip
@@ -135,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         if args.kind == "funnel":
             dim = args.dimension or 3
             columns = [c.replace("3D", f"{dim}D") for c in columns]
+        columns = [c for c in columns if c in frame.columns]  # metrics exist once a model has some
         print(frame[columns].to_string(index=False, float_format="{:.3f}".format), file=args.stdout)
         print(f"{len(frame)} {args.kind}", file=args.stdout)
     return 0

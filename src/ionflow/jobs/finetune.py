@@ -332,9 +332,9 @@ class FineTuneMaker(Maker):
     worker: str = "gpu"
 
     def __post_init__(self) -> None:
-        if isinstance(self.settings, dict):
-            self.settings = FineTuneSettings(**self.settings)
-        get_backend(self.backend)  # unknown backends fail when the Maker is built
+        backend = get_backend(self.backend)  # unknown backends fail when the Maker is built
+        if isinstance(self.settings, dict):  # each backend has its own settings (MACE: mode, ...)
+            self.settings = backend.settings_class(**self.settings)
         self.fractions = tuple(float(f) for f in self.fractions)
         split_indices(3, self.fractions, self.seed)
         if self.model_dir is not None:
