@@ -143,3 +143,14 @@ def test_a_neb_job_that_died_gives_no_configurations_and_stops_nothing(neb_doc):
     assert {s["job_uuid"] for s in doc.sources} == {neb_doc["uuid"]}
     with pytest.raises(IonflowInputError, match="no configurations"):
         maker.make.original(maker, [None], neb_uuids=["dead-uuid"])
+
+
+def test_dict_settings_become_the_backends_own_settings():
+    """A dict names the chosen backend's knobs (MACE: mode, foundation, ...), not CHGNet's."""
+    from ionflow.core.training.mace_backend import MACEFineTuneSettings
+
+    maker = FineTuneMaker(backend="mace", settings={"mode": "scratch", "epochs": 3})
+    assert isinstance(maker.settings, MACEFineTuneSettings)
+    assert (maker.settings.mode, maker.settings.epochs) == ("scratch", 3)
+    with pytest.raises(TypeError):
+        FineTuneMaker(backend="chgnet", settings={"mode": "scratch"})
