@@ -70,3 +70,21 @@ def test_hops_table_wyckoff_multiplicity_apart_from_input_cell_count(
     assert "in input cell" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("Li1 "))
     assert re.match(r"Li1\s+8c\s+8\s+2\s", line), line
+
+
+def test_hops_reports_the_supercell_of_each_rule(capsys):
+    """Li2MnO3 at L = 10 Å: the width rule needs far fewer atoms than diagonal repeats."""
+    sizes = {}
+    for rule in ("width", "length"):
+        assert main(["hops", str(LI2MNO3), "--json", "--supercell-rule", rule]) == 0
+        cell = json.loads(capsys.readouterr().out)["supercell"]
+        assert cell["rule"] == rule
+        assert cell["min_length_A"] == 10.0
+        sizes[rule] = cell["n_atoms"]
+        if rule == "width":
+            assert cell["min_width_A"] >= 10.0
+        else:
+            assert len(cell["matrix"]) == 3  # diagonal repeats of the input cell
+    assert sizes["width"] < sizes["length"]
+    assert main(["hops", str(LI2MNO3)]) == 0
+    assert re.search(r"NEB supercell: \d+ atoms.*width rule", capsys.readouterr().out)

@@ -116,7 +116,17 @@ def add_structure_options(parser: argparse.ArgumentParser) -> None:
         "--supercell-min",
         type=float,
         default=get_settings().SUPERCELL_MIN_LENGTH,
-        help="smallest lattice length of the NEB supercell, Å (IONFLOW_SUPERCELL_MIN_LENGTH)",
+        help="size L of the NEB supercell, Å: its narrowest width by default, see "
+        "--supercell-rule (IONFLOW_SUPERCELL_MIN_LENGTH)",
+    )
+    parser.add_argument(
+        "--supercell-rule",
+        choices=("width", "distance", "length"),
+        default="width",
+        help="width: the fewest-atom supercell (non-diagonal allowed) whose narrowest "
+        "perpendicular width is >= L (default); distance: whose shortest distance between "
+        "periodic images is >= L; length: diagonal repeats, every lattice length >= L (the "
+        "rule before 0.3)",
     )
 
 

@@ -96,6 +96,7 @@ def _flow_maker(args: argparse.Namespace, structure: Any) -> Any:
     enumeration = HopEnumerationMaker(
         species=species,
         supercell_min_length=args.supercell_min,
+        supercell_rule=args.supercell_rule,
         symprec=args.symprec,
         max_hops=args.max_hops,
     )

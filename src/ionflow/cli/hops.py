@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
         enumerate_hops,
         find_mobile_sites,
         normalize_species,
-        supercell_matrix,
         validate_structure,
     )
+    from ionflow.core.hops.supercell import choose_supercell
     from ionflow.core.io import read_structure
 
     structure = read_structure(args.structure)
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     validate_structure(structure, species)
     sites = find_mobile_sites(structure, species, symprec=args.symprec)
     hops = enumerate_hops(structure, species, symprec=args.symprec, sites=sites)
-    supercell = supercell_matrix(structure, args.supercell_min).diagonal().tolist()
+    supercell = choose_supercell(structure, args.supercell_min, args.supercell_rule).as_dict()
     doc = {
         "formula": structure.composition.reduced_formula,
         "species": species,
@@ -90,8 +90,12 @@ def _print_table(doc: dict[str, Any], out: TextIO) -> None:
         "'in input cell' counts the sites of the file you gave)",
         file=out,
     )
+    cell = doc["supercell"]
     print(
-        f"\n{len(hops)} hop(s) (supercell {'x'.join(map(str, doc['supercell']))} for NEB)", file=out
+        f"\n{len(hops)} hop(s); NEB supercell: {cell['n_atoms']} atoms, matrix {cell['matrix']}, "
+        f"narrowest width {cell['min_width_A']:.2f} Å ({cell['rule']} rule, "
+        f"L = {cell['min_length_A']:g} Å)",
+        file=out,
     )
     print(f"{'IS -> FS':<26}{'length/Å':>9}{'closest ion/Å':>15}", file=out)
     for h in hops:

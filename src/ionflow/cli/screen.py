@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     enumeration = HopEnumerationMaker(
         species=species,
         supercell_min_length=args.supercell_min,
+        supercell_rule=args.supercell_rule,
         symprec=args.symprec,
         max_hops=args.max_hops,
         max_hop_length=args.max_hop_length,

@@ -140,7 +140,10 @@ def build_flow(args: argparse.Namespace) -> Flow | Job:
         validate_structure(structure, species)
         return ScreenHopsFlow(
             enumeration_maker=HopEnumerationMaker(
-                species=species, supercell_min_length=args.supercell_min, symprec=args.symprec
+                species=species,
+                supercell_min_length=args.supercell_min,
+                supercell_rule=args.supercell_rule,
+                symprec=args.symprec,
             ),
             neb_maker=MLIPNebMaker(
                 model=args.model,
