@@ -326,7 +326,8 @@ def main(argv=None) -> int:
     results = _load(path) if args.resume or args.report_only else {"units": {}}
     if args.report_only:  # every parallel part of the study
         for part in sorted(out.glob("results_*.json")):
-            results["units"].update(_load(part)["units"])
+            for key, unit in _load(part)["units"].items():
+                results["units"].setdefault(key, unit)  # the first run of a unit counts
     save = lambda: _save(path, results)  # noqa: E731
     procs = args.procedures.split(",")
     work = HERE / "runs" / "checkpoints" / out.name  # band/vacancy checkpoints (git-ignored)
