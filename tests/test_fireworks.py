@@ -25,10 +25,13 @@ from ionflow.flows import ConductivityFlow, ScreenHopsFlow
 from ionflow.jobs import HopEnumerationMaker, MLIPMDMaker, MLIPNebMaker
 
 
-def _screen(model, **neb):
+def _screen(model, share_work=False, **neb):
+    # one NEB per hop by default here: its fan-out creates the NEB jobs directly (the shared
+    # procedure's two levels of run-time jobs are checked in test_route_flow_shared_work_...)
     return ScreenHopsFlow(
         enumeration_maker=HopEnumerationMaker(species="Cu", supercell_min_length=7.0),
         neb_maker=MLIPNebMaker(model=model, neb_settings=neb, progress=False),
+        share_work=share_work,
     )
 
 
@@ -70,6 +73,27 @@ def test_route_flow_keeps_gpu_children_and_routes_helper_jobs(cu_fcc, emt_spec):
     assert {c["_fworker"] for c in configs.values()} == {"clusterA"}
     # and the run-time jobs pass the fix on to the jobs they would create
     assert not any(j.config.pass_manager_config for j in new_jobs.values())
+
+
+def test_route_flow_shared_work_routes_both_levels_of_run_time_jobs(cu_fcc, emt_spec):
+    """Shared work: fan-out -> vacancy relaxations (gpu) + band fan-out (cpu) -> NEBs (gpu)."""
+    flow = route_flow(_screen(emt_spec, share_work=True).make(cu_fcc), fworker="clusterA")
+    assert unrouted_jobs(flow) == []
+    level1, store = _run_fan_out(flow)
+    configs = {name: j.config.manager_config for name, j in level1.items()}
+    (relax,) = [n for n in configs if n.startswith("vacancy relax")]
+    assert configs[relax]["_category"] == "gpu"
+    assert configs["fan out shared bands"]["_category"] == "cpu"
+    assert configs["fan out shared bands"]["_allow_fizzled_parents"] is True
+    level1[relax].run(store)
+    response = level1["fan out shared bands"].run(store)
+    level2 = {job.name: job.config.manager_config for job, _ in response.replace.iterflow()}
+    nebs = [n for n in level2 if n.startswith("mlip neb")]
+    assert nebs
+    assert all(level2[n]["_category"] == "gpu" for n in nebs)
+    assert level2["collect hop screen"]["_category"] == "cpu"
+    assert level2["collect hop screen"]["_allow_fizzled_parents"] is True
+    assert {c["_fworker"] for c in [*configs.values(), *level2.values()]} == {"clusterA"}
 
 
 def test_worker_override_reaches_static_and_run_time_jobs(cu_fcc, emt_spec, li2o_primitive):

@@ -68,3 +68,21 @@ def test_a_screen_over_max_hops_exits_2_before_any_model(li2mno3, tmp_path, stor
     args = ["screen", str(path), "--symprec", "0.001", "--max-hops", "20", "--model", never]
     assert main(args) == 2
     assert "64 hops to compute, more than max_hops = 20" in capsys.readouterr().err
+
+
+def test_per_hop_runs_the_old_procedure_with_the_same_barrier(cu_fcc, tmp_path, store_dir, capsys):
+    """--per-hop relaxes each hop's own endpoints; the default relaxes the one vacancy once."""
+    path = tmp_path / "Cu.cif"
+    cu_fcc.to(filename=str(path))
+    base = ["screen", str(path), "--species", "Cu", "--model", EMT, "--supercell-min", "7"]
+    docs = {}
+    for name, extra in (("shared", []), ("per_hop", ["--per-hop"])):
+        assert main([*base, *extra, "--json"]) == 0
+        docs[name] = json.loads(capsys.readouterr().out)
+    shared, per_hop = docs["shared"], docs["per_hop"]
+    assert shared["n_endpoint_relaxations"] == 1  # fcc: one distinct vacancy
+    assert per_hop["n_endpoint_relaxations"] == 2 * per_hop["n_hops"]
+    assert shared["hops"][0]["band_id"] is not None
+    assert shared["hops"][0]["barrier_forward_eV"] == pytest.approx(
+        per_hop["hops"][0]["barrier_forward_eV"], abs=0.02
+    )

@@ -52,6 +52,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="leave out hops longer than this, Å (default: keep all N² hops)",
     )
+    parser.add_argument(
+        "--per-hop",
+        action="store_true",
+        help="one NEB with its own two endpoint relaxations per hop (the procedure before "
+        "shared work); default: each distinct vacancy relaxed once, one NEB per distinct path",
+    )
     add_neb_options(parser)
     add_ordering_options(parser, n_orderings=False)
     add_json_option(parser)
@@ -99,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             neb_settings=neb_settings(args),
             checkpoint_dir=args.checkpoint_dir,
         ),
+        share_work=not args.per_hop,
     ).make(structure)
     logger.info("Screening %s hops with %s", structure.composition.reduced_formula, args.model)
     store = run_on_store(flow)

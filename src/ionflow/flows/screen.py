@@ -18,9 +18,11 @@ from ionflow.core.hops import Hop
 from ionflow.core.neb.summary import summarize_hops
 from ionflow.core.screen import MappedEndpoint, ScreenPlan, map_vacancy, plan_screen
 from ionflow.core.screen.plan import HopEnds
+from ionflow.flows.ordering import DEFAULT_MAX_HOPS, ordered_structure_job
 from ionflow.jobs.base import route
 from ionflow.jobs.hops import HopEnumerationMaker
 from ionflow.jobs.neb import MLIPNebMaker
+from ionflow.jobs.ordering import OrderingMaker
 from ionflow.jobs.vacancy import VacancyRelaxMaker
 from ionflow.schemas.hops import HopEnumerationDoc, HopScreenDoc, SiteDoc
 
@@ -97,6 +99,7 @@ def collect_hop_screen(
         n_converged=summary["n_converged"],
         n_failed=summary["n_failed"],
         warnings=list(enum.get("warnings") or []),
+        supercell=enum.get("supercell"),
         **cost,
     )
 
@@ -381,6 +384,11 @@ class ScreenHopsFlow(Maker):
     vacancy_maker
         Settings of the shared vacancy relaxations; ``None``: the NEB maker's model and
         endpoint settings (``endpoint_fmax``, ``endpoint_max_steps``, ``endpoint_optimizer``).
+    ordering_maker
+        How a partially occupied input is ordered first (symmetry-distinct orderings ranked
+        by MLIP energy; the lowest is screened); ``None``: default :class:`OrderingMaker`.
+        Unused for an ordered input. The lowest ordering's hop count is capped (the enumeration
+        maker's ``max_hops``, else 50) with a message pointing to conductivity MD.
     """
 
     name: str = "hop screen"
@@ -388,10 +396,22 @@ class ScreenHopsFlow(Maker):
     neb_maker: MLIPNebMaker = field(default_factory=MLIPNebMaker)
     share_work: bool = True
     vacancy_maker: VacancyRelaxMaker | None = None
+    ordering_maker: OrderingMaker | None = None
 
     def make(self, structure: Structure) -> Flow:
-        """Flow whose output is the :class:`HopScreenDoc` of ``structure``."""
-        enum = self.enumeration_maker.make(structure)
+        """Flow whose output is the :class:`HopScreenDoc` of ``structure``.
+
+        A partially occupied ``structure`` is ordered first and its lowest ordering screened.
+        """
+        em = self.enumeration_maker
+        pre, structure = ordered_structure_job(
+            structure,
+            self.ordering_maker,
+            species=em.species,
+            max_hops=em.max_hops if em.max_hops is not None else DEFAULT_MAX_HOPS,
+            symprec=em.symprec,
+        )
+        enum = em.make(structure)
         if self.share_work:
             fan = screen_shared_hops(enum.output, self.neb_maker, self.vacancy_maker)
             fan.name = "fan out shared hop work"
@@ -399,4 +419,4 @@ class ScreenHopsFlow(Maker):
             fan = screen_hop_nebs(enum.output, self.neb_maker)
             fan.name = "fan out hop nebs"
         route(fan, "cpu")
-        return Flow([enum, fan], output=fan.output, name=self.name)
+        return Flow([*pre, enum, fan], output=fan.output, name=self.name)

@@ -38,6 +38,11 @@ class NebDoc(BaseModel):
     max_force_eV_A: float | None = None
     wall_time_s: float = 0.0
     endpoints_converged: bool | None = None
+    optimizer_switches: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Optimiser changes of a stalled band (step, from, to, residual, "
+        "band_force_calls); empty when the band never stalled",
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
     hop: dict[str, Any] | None = Field(None, description="Hop metadata (labels, length)")
     images: NebImages | None = None
