@@ -79,3 +79,41 @@ def store_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("IONFLOW_CONFIG_FILE", str(tmp_path / "no-ionflow.yaml"))
     monkeypatch.setenv("IONFLOW_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     return path
+
+
+_P1_CIF = """data_p1
+_cell_length_a 4.2
+_cell_length_b 4.2
+_cell_length_c 4.2
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_symmetry_equiv_pos_as_xyz
+ 'x, y, z'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+{rows}
+"""
+
+
+@pytest.fixture
+def p1_cif(tmp_path):
+    """Write a cubic (4.2 Å) P1 CIF with the given atom-site rows; returns its path.
+
+    Rows are ``label symbol x y z occupancy`` lines, e.g. ``"Li1 Li 0 0 0 1.3"``: the
+    occupancies go into the file as written (pymatgen would rescale or drop some).
+    """
+
+    def write(rows: str, name: str = "p1.cif") -> Path:
+        path = tmp_path / name
+        path.write_text(_P1_CIF.format(rows=rows))
+        return path
+
+    return write

@@ -11,26 +11,6 @@ from ionflow.cli.main import main
 
 EMT = '{"@module": "ase.calculators.emt", "@callable": "EMT"}'
 
-OVER_OCCUPIED = """data_bad
-_cell_length_a 4.2
-_cell_length_b 4.2
-_cell_length_c 4.2
-_cell_angle_alpha 90
-_cell_angle_beta 90
-_cell_angle_gamma 90
-_symmetry_space_group_name_H-M 'P 1'
-loop_
- _atom_site_label
- _atom_site_type_symbol
- _atom_site_fract_x
- _atom_site_fract_y
- _atom_site_fract_z
- _atom_site_occupancy
- Li1 Li 0 0 0 0.7
- Na1 Na 0 0 0 0.6
- Cl1 Cl 0.5 0.5 0.5 1.0
-"""
-
 
 def _cual(path):
     """fcc Cu, 16 sites, 8 of them Cu/Al 50 % (EMT handles both; Al is the mobile ion)."""
@@ -48,9 +28,8 @@ def _run(args, capsys):
 
 
 @pytest.mark.parametrize("command", ["conductivity", "screen"])
-def test_over_occupied_site_exits_2(command, tmp_path, store_dir, capsys):
-    path = tmp_path / "bad.cif"
-    path.write_text(OVER_OCCUPIED)
+def test_over_occupied_site_exits_2(command, p1_cif, store_dir, capsys):
+    path = p1_cif("Li1 Li 0 0 0 0.7\nNa1 Na 0 0 0 0.6\nCl1 Cl 0.5 0.5 0.5 1", "bad.cif")
     code, cap = _run([command, str(path), "--model", EMT], capsys)
     assert code == 2
     assert "occupancies above 1" in cap.err

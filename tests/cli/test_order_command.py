@@ -49,30 +49,6 @@ def test_table(store_dir, limgof, capsys):
     assert "space group" in out
 
 
-CIF_OCC = """data_x
-_cell_length_a 4.2
-_cell_length_b 4.2
-_cell_length_c 4.2
-_cell_angle_alpha 90
-_cell_angle_beta 90
-_cell_angle_gamma 90
-_symmetry_space_group_name_H-M 'P 1'
-loop_
-_symmetry_equiv_pos_as_xyz
- 'x, y, z'
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-Li1 Li 0 0 0 0.7
-Na1 Na 0 0 0 0.5
-Cl1 Cl 0.5 0.5 0.5 1
-"""
-
-
 @pytest.mark.parametrize(
     ("case", "options", "match"),
     [
@@ -88,7 +64,7 @@ Cl1 Cl 0.5 0.5 0.5 1
     ],
 )
 def test_bad_input_exits_2_before_any_model(
-    store_dir, tmp_path, capsys, monkeypatch, case, options, match
+    store_dir, tmp_path, p1_cif, capsys, monkeypatch, case, options, match
 ):
     import ionflow.mlip
     import ionflow.mlip.models
@@ -99,9 +75,7 @@ def test_bad_input_exits_2_before_any_model(
     monkeypatch.setattr(ionflow.mlip, "get_evaluator", no_model)
     monkeypatch.setattr(ionflow.mlip.models, "get_evaluator", no_model)
     if case == "occupancy":
-        path = tmp_path / "occ.cif"
-        path.write_text(CIF_OCC)
-        path = str(path)
+        path = str(p1_cif("Li1 Li 0 0 0 0.7\nNa1 Na 0 0 0 0.5\nCl1 Cl 0.5 0.5 0.5 1", "occ.cif"))
     elif case == "charge":
         path = _write(tmp_path, [{"Li": 0.5}, "Cl"])
     elif case == "integral":

@@ -70,16 +70,8 @@ def test_molecule_without_cell_is_rejected(tmp_path):
         read_structure(path)
 
 
-def test_cif_with_occupancy_above_one_is_refused_not_read_as_ordered(tmp_path):
+def test_cif_with_occupancy_above_one_is_refused_not_read_as_ordered(p1_cif):
     # pymatgen refuses this CIF and ASE would read it with the occupancy dropped
-    path = tmp_path / "over.cif"
-    path.write_text(
-        "data_x\n_cell_length_a 4.2\n_cell_length_b 4.2\n_cell_length_c 4.2\n"
-        "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
-        "_symmetry_space_group_name_H-M 'P 1'\nloop_\n_symmetry_equiv_pos_as_xyz\n 'x, y, z'\n"
-        "loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
-        "_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_occupancy\n"
-        "Li1 Li 0 0 0 1.3\nCl1 Cl 0.5 0.5 0.5 1\n"
-    )
+    path = p1_cif("Li1 Li 0 0 0 1.3\nCl1 Cl 0.5 0.5 0.5 1", "over.cif")
     with pytest.raises(IonflowInputError, match=r"occupancies above 1.*Li1"):
         read_structure(path)

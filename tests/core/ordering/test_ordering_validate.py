@@ -14,33 +14,6 @@ from ionflow.core.ordering import (
     plan_ordering,
 )
 
-CIF = """data_test
-_cell_length_a 4.2
-_cell_length_b 4.2
-_cell_length_c 4.2
-_cell_angle_alpha 90
-_cell_angle_beta 90
-_cell_angle_gamma 90
-_symmetry_space_group_name_H-M 'P 1'
-loop_
-_symmetry_equiv_pos_as_xyz
- 'x, y, z'
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-{rows}
-"""
-
-
-def _cif(tmp_path, rows: str):
-    path = tmp_path / "x.cif"
-    path.write_text(CIF.format(rows=rows))
-    return path
-
 
 @pytest.mark.parametrize(
     "rows",
@@ -49,15 +22,13 @@ def _cif(tmp_path, rows: str):
         "Li1 Li 0 0 0 0.6(1)\nNa1 Na 0 0 0 0.6\nCl1 Cl 0.5 0.5 0.5 1",
     ],
 )
-def test_occupancy_above_one_in_a_cif(tmp_path, rows):
+def test_occupancy_above_one_in_a_cif(p1_cif, rows):
     with pytest.raises(IonflowInputError, match="occupancies above 1"):
-        check_cif_occupancies(_cif(tmp_path, rows))
+        check_cif_occupancies(p1_cif(rows))
 
 
-def test_a_good_cif_passes(tmp_path):
-    check_cif_occupancies(
-        _cif(tmp_path, "Li1 Li 0 0 0 0.5\nNa1 Na 0 0 0 0.5\nCl1 Cl 0.5 0.5 0.5 1")
-    )
+def test_a_good_cif_passes(p1_cif):
+    check_cif_occupancies(p1_cif("Li1 Li 0 0 0 0.5\nNa1 Na 0 0 0 0.5\nCl1 Cl 0.5 0.5 0.5 1"))
 
 
 def _rocksalt(cation: dict) -> Structure:
