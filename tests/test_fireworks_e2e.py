@@ -1,4 +1,8 @@
-"""FireWorks end to end: ``ionflow submit``, a CPU, a GPU and a CPU worker, ``ionflow results``.
+"""FireWorks end to end: ``ionflow submit``, CPU and GPU workers in turn, ``ionflow results``.
+
+The screen shares work (the default): the CPU fan-out creates the vacancy relaxation (GPU) and
+the band fan-out (CPU), which creates the NEB (GPU) and the collector (CPU) once the relaxation
+is done, so the workers alternate CPU, GPU, CPU, GPU, CPU.
 
 Real ``rlaunch ... rapidfire`` subprocesses on FireWorks' mongomock LaunchPad
 (``MONGOMOCK_SERVERSTORE_FILE``, a JSON file that starts as ``{}``). That LaunchPad lives in the
@@ -131,12 +135,18 @@ def submit_cli(root: Path, env: dict, *args: str) -> dict:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """The whole run, once: submit, CPU worker, GPU worker, CPU worker, resubmit, results."""
+    """The whole run, once: submit, CPU/GPU workers in turn, resubmit, results."""
     root = tmp_path_factory.mktemp("cluster")
     env = write_cluster(root)
     reset_launchpad(root, env)
     states = {"submit": submit_cli(root, env)}
-    for kind, tag in (("cpu", "cpu1"), ("gpu", "gpu"), ("cpu", "cpu2")):
+    for kind, tag in (
+        ("cpu", "cpu1"),
+        ("gpu", "gpu"),
+        ("cpu", "cpu2"),
+        ("gpu", "gpu2"),
+        ("cpu", "cpu3"),
+    ):
         rlaunch(root, env, kind, tag)
         states[tag] = fireworks_state(root)
     states["resubmit"] = submit_cli(root, env)
@@ -146,31 +156,42 @@ def cluster(tmp_path_factory):
 
 
 NEB = "mlip neb Cu1(4a)->Cu1(4a)"
+VACANCY = "vacancy relax V1 Cu1 (4a)"
+BANDS = "fan out shared bands"
 
 
-def test_cpu_worker_leaves_run_time_neb_jobs_ready_for_gpu(cluster):
+def test_cpu_worker_leaves_run_time_gpu_jobs_ready_for_gpu(cluster):
     _, states = cluster
     assert states["submit"]["submitted"]
     assert states["submit"]["fw_ids"] == [1, 2]
     after_cpu = states["cpu1"]
     assert after_cpu["hop enumeration"] == ("COMPLETED", "cpu")
-    assert after_cpu["fan out hop nebs"] == ("COMPLETED", "cpu")
-    assert after_cpu[NEB] == ("READY", "gpu")  # created at run time by the CPU fan-out
-    assert after_cpu["collect hop screen"] == ("WAITING", "cpu")
+    assert after_cpu["fan out shared hop work"] == ("COMPLETED", "cpu")
+    assert after_cpu[VACANCY] == ("READY", "gpu")  # created at run time by the CPU fan-out
+    assert after_cpu[BANDS] == ("WAITING", "cpu")
     assert after_cpu["store_inputs"] == ("WAITING", "cpu")  # jobflow's own helper job
+    # the band fan-out, run by the next CPU worker, makes the NEB: again ready for a GPU worker
+    after_cpu2 = states["cpu2"]
+    assert after_cpu2[BANDS] == ("COMPLETED", "cpu")
+    assert after_cpu2[NEB] == ("READY", "gpu")
+    assert after_cpu2["collect hop screen"] == ("WAITING", "cpu")
 
 
-def test_gpu_worker_runs_only_the_gpu_job(cluster):
+def test_gpu_workers_run_only_the_gpu_jobs(cluster):
     _, states = cluster
     after_gpu = states["gpu"]
-    assert after_gpu[NEB] == ("COMPLETED", "gpu")
-    assert after_gpu["collect hop screen"] == ("READY", "cpu")
-    assert after_gpu["store_inputs"] == ("WAITING", "cpu")
+    assert after_gpu[VACANCY] == ("COMPLETED", "gpu")
+    assert after_gpu[BANDS] == ("READY", "cpu")
+    assert NEB not in after_gpu
+    after_gpu2 = states["gpu2"]
+    assert after_gpu2[NEB] == ("COMPLETED", "gpu")
+    assert after_gpu2["collect hop screen"] == ("READY", "cpu")
+    assert after_gpu2["store_inputs"] == ("WAITING", "cpu")
 
 
-def test_second_cpu_worker_completes_and_results_are_readable(cluster):
+def test_last_cpu_worker_completes_and_results_are_readable(cluster):
     _, states = cluster
-    assert {s for s, _ in states["cpu2"].values()} == {"COMPLETED"}
+    assert {s for s, _ in states["cpu3"].values()} == {"COMPLETED"}
     results = states["results"]
     assert results["n_results"] == 1
     screen = results["results"][0]
@@ -185,7 +206,7 @@ def test_resubmitting_the_same_screen_does_not_duplicate_it(cluster):
     assert not again["submitted"]
     assert again["fingerprint"] == states["submit"]["fingerprint"]
     assert "COMPLETED" in again["reason"]
-    assert len(fireworks_state(root)) == 5
+    assert len(fireworks_state(root)) == 7
 
 
 def test_no_password_in_launchpad_fw_json_or_logs(cluster):
@@ -197,8 +218,8 @@ def test_no_password_in_launchpad_fw_json_or_logs(cluster):
             checked.append(path.name)
             assert LP_PASSWORD not in text, path
             assert STORE_PASSWORD not in text, path
-    assert checked.count("FW.json") == 5
+    # every Firework ran at least once, and each launch's FW.json was read
+    assert checked.count("FW.json") >= len(fireworks_state(root)) == 7
     assert "server.json" in checked
-    assert {"rlaunch_cpu1.log", "rlaunch_gpu.log", "rlaunch_cpu2.log", "lpad_reset.log"} <= set(
-        checked
-    )
+    logs = {"rlaunch_cpu1.log", "rlaunch_gpu.log", "rlaunch_cpu2.log", "rlaunch_gpu2.log"}
+    assert {*logs, "rlaunch_cpu3.log", "lpad_reset.log"} <= set(checked)
