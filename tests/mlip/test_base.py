@@ -39,9 +39,18 @@ ALLOWED = {
     "base": {"errors", "settings", "mlip.spec"},
     "chgnet_graph": set(),
     "chgnet_fast": {"mlip.base", "mlip.chgnet_graph"},
-    "chgnet": {"mlip.base", "mlip.chgnet_fast", "mlip.spec"},
-    "calculator": {"mlip.base", "mlip.spec"},
-    "models": {"errors", "mlip.base", "mlip.calculator", "mlip.chgnet", "mlip.spec"},
+    "checkpoint": {"mlip.base"},
+    "mace": set(),
+    "chgnet": {"mlip.base", "mlip.checkpoint", "mlip.chgnet_fast", "mlip.spec"},
+    "calculator": {"mlip.base", "mlip.mace", "mlip.spec"},
+    "models": {
+        "errors",
+        "mlip.base",
+        "mlip.calculator",
+        "mlip.checkpoint",
+        "mlip.chgnet",
+        "mlip.spec",
+    },
 }
 
 

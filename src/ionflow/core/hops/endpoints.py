@@ -10,7 +10,12 @@ import numpy as np
 from pymatgen.core import Lattice, PeriodicSite, Structure
 
 from ionflow.core.errors import IonflowInputError
-from ionflow.core.hops.supercell import SupercellChoice, build_supercell, choose_supercell
+from ionflow.core.hops.supercell import (
+    SupercellChoice,
+    build_supercell,
+    choose_supercell,
+    supercell_matrix,
+)
 from ionflow.core.hops.validate import element_symbol
 
 if TYPE_CHECKING:
@@ -29,39 +34,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _MATCH_TOL = 1e-3  # Å
-
-
-def supercell_matrix(structure: Structure, min_length: float = 10.0) -> np.ndarray:
-    """Smallest diagonal supercell with every lattice vector at least ``min_length`` long.
-
-    Parameters
-    ----------
-    structure
-        The unit cell.
-    min_length
-        Minimum length (Å) of each supercell lattice vector (lian2025: ~10 Å).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(3, 3)`` integer diagonal matrix ``diag(n_a, n_b, n_c)``.
-
-    Raises
-    ------
-    IonflowInputError
-        If ``min_length`` is not positive.
-
-    Notes
-    -----
-    Only lattice vector *lengths* are checked; for strongly skewed cells the perpendicular
-    widths (and so the distance between periodic images) can be smaller than ``min_length``.
-    """
-    if not np.isfinite(min_length) or min_length <= 0:
-        raise IonflowInputError(f"min_length must be a positive length in Å, got {min_length}")
-    lengths = np.asarray(structure.lattice.abc, dtype=float)
-    # the small tolerance avoids an extra repeat for lengths that are min_length up to rounding
-    multiples = np.maximum(1, np.ceil(min_length / lengths - 1e-8)).astype(int)
-    return np.diag(multiples)
 
 
 @dataclass

@@ -35,6 +35,7 @@ __all__ = [
     "choose_supercell",
     "min_image_distance",
     "primitive_lattice",
+    "supercell_matrix",
 ]
 
 logger = logging.getLogger(__name__)
@@ -358,6 +359,39 @@ def _search(prim: np.ndarray, min_length: float, rule: str) -> np.ndarray:
     return np.diag(np.ceil(min_length / _widths(prim) - 1e-9)) @ prim
 
 
+def supercell_matrix(structure: Structure, min_length: float = 10.0) -> np.ndarray:
+    """Smallest diagonal supercell with every lattice vector at least ``min_length`` long.
+
+    Parameters
+    ----------
+    structure
+        The unit cell.
+    min_length
+        Minimum length (Å) of each supercell lattice vector (lian2025: ~10 Å).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(3, 3)`` integer diagonal matrix ``diag(n_a, n_b, n_c)``.
+
+    Raises
+    ------
+    IonflowInputError
+        If ``min_length`` is not positive.
+
+    Notes
+    -----
+    Only lattice vector *lengths* are checked; for strongly skewed cells the perpendicular
+    widths (and so the distance between periodic images) can be smaller than ``min_length``.
+    """
+    if not np.isfinite(min_length) or min_length <= 0:
+        raise IonflowInputError(f"min_length must be a positive length in Å, got {min_length}")
+    lengths = np.asarray(structure.lattice.abc, dtype=float)
+    # the small tolerance avoids an extra repeat for lengths that are min_length up to rounding
+    multiples = np.maximum(1, np.ceil(min_length / lengths - 1e-8)).astype(int)
+    return np.diag(multiples)
+
+
 def choose_supercell(
     structure: Structure,
     min_length: float = 10.0,
@@ -389,8 +423,6 @@ def choose_supercell(
     IonflowInputError
         An unknown rule or a non-positive ``min_length``.
     """
-    from ionflow.core.hops.endpoints import supercell_matrix
-
     if rule not in SUPERCELL_RULES:
         raise IonflowInputError(
             f"supercell rule must be one of {', '.join(SUPERCELL_RULES)}; got {rule!r}"
