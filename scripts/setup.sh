@@ -13,18 +13,21 @@
 #                            Linux x86_64, PyTorch's CPU index
 #                            https://download.pytorch.org/whl/cpu; elsewhere PyPI, whose
 #                            macOS and Linux aarch64 wheels are CPU builds.
+#   IONFLOW_VENV             the environment to create or update (default: .venv;
+#                            scripts/setup_mace.sh uses .venv-mace)
 #   IONFLOW_EXTRAS           extras of ionflow to install, e.g. "sevennet,atomate2"; with
 #                            "test", SHRY is installed too (--no-deps, see docs/ordering.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+VENV=${IONFLOW_VENV:-.venv}
 TORCH="torch==${IONFLOW_TORCH_VERSION:-2.13.0}"
 CPU_INDEX=https://download.pytorch.org/whl/cpu
 
-if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PY" -m venv "$VENV"
 fi
-pip_install() { .venv/bin/python -m pip install -q "$@"; }
+pip_install() { "$VENV/bin/python" -m pip install -q "$@"; }
 pip_install --upgrade pip
 
 if [ -n "${IONFLOW_TORCH_INDEX_URL:-}" ]; then
@@ -41,7 +44,7 @@ else
     pip_install "$TORCH"
 fi
 
-.venv/bin/python -m pip install -q -e ".${IONFLOW_EXTRAS:+[$IONFLOW_EXTRAS]}"
+pip_install -e ".${IONFLOW_EXTRAS:+[$IONFLOW_EXTRAS]}"
 
 # SHRY (symmetry-distinct orderings, docs/ordering.md) pins pymatgen<=2023.10.4 and numpy<2,
 # which ionflow's requirements exclude, so it cannot be an extra; the part ionflow uses works
