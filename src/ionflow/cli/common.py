@@ -18,6 +18,7 @@ import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from ionflow.errors import IonflowInputError
 from ionflow.settings import get_settings
 
 if TYPE_CHECKING:
@@ -361,3 +362,78 @@ def _ignored(category: type[Warning], text: str) -> bool:
     return any(
         issubclass(category, cat) and re.match(pattern, text) for cat, pattern in IGNORED_WARNINGS
     )
+
+
+def add_ordering_knobs(
+    parser: Any, *, top_k: int, temperature_flag: str, temperature_help: str
+) -> None:
+    """Options of how a partially occupied structure is ordered.
+
+    ``order``, ``screen`` and ``conductivity`` share them: the cap, top K, supercell size,
+    Boltzmann temperature, charges and cell relaxation.
+
+    Parameters
+    ----------
+    parser
+        An :class:`argparse.ArgumentParser` or argument group.
+    top_k
+        Default number of orderings relaxed and ranked with the model.
+    temperature_flag
+        Option name of the Boltzmann temperature (``--temperature`` for ``ionflow order``,
+        ``--ordering-temperature`` where ``--temperature`` means the MD's).
+    temperature_help
+        Its help text.
+    """
+    parser.add_argument(
+        "--max-orderings",
+        type=int,
+        default=2000,
+        help="refuse (exit 2) more symmetry-distinct orderings than this",
+    )
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=top_k,
+        help="lowest-Ewald orderings relaxed and ranked with the model",
+    )
+    parser.add_argument(
+        "--max-atoms", type=int, default=200, help="largest ordered supercell, atoms"
+    )
+    parser.add_argument(temperature_flag, type=float, default=800.0, help=temperature_help)
+    parser.add_argument(
+        "--oxidation-states",
+        nargs="+",
+        default=None,
+        metavar="EL=Q",
+        help="for the Ewald pre-ranking, e.g. Li=1 Y=3 Cl=-1 (default: the file's, else "
+        "pymatgen's guess)",
+    )
+    parser.add_argument(
+        "--relax-cell",
+        action="store_true",
+        help="relax the cell of each ordering too (default: fixed cell)",
+    )
+
+
+def oxidation_states(values: list[str] | None) -> dict[str, float] | None:
+    """``["Li=1", "Cl=-1"]`` -> ``{"Li": 1.0, "Cl": -1.0}``; ``None`` when none are given.
+
+    Raises
+    ------
+    IonflowInputError
+        For an item that is not ``EL=CHARGE`` (exit 2 on the command line).
+    """
+    if not values:
+        return None
+    out = {}
+    for item in values:
+        element, sep, charge = item.partition("=")
+        try:
+            out[element.strip()] = float(charge)
+        except ValueError:
+            sep = ""
+        if not sep or not element.strip():
+            raise IonflowInputError(
+                f"--oxidation-states takes EL=CHARGE items such as Li=1, got {item!r}"
+            )
+    return out

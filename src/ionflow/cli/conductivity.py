@@ -12,15 +12,17 @@ from ionflow.cli.common import (
     add_command,
     add_json_option,
     add_model_options,
+    add_ordering_knobs,
     add_species_option,
     check_model,
     configure_torch,
     fmt,
+    oxidation_states,
     print_json,
     report_warnings,
     run_on_store,
 )
-from ionflow.errors import IonflowError, IonflowInputError
+from ionflow.errors import IonflowError
 
 if TYPE_CHECKING:
     import argparse
@@ -67,53 +69,12 @@ def add_ordering_options(parser: argparse.ArgumentParser, n_orderings: bool = Tr
             "results per ordering and weight-averaged",
         )
         group.add_argument("--ordering-seed", type=int, default=0, help="seed of the draw")
-    group.add_argument(
-        "--max-orderings",
-        type=int,
-        default=2000,
-        help="refuse (exit 2) more symmetry-distinct orderings than this",
+    add_ordering_knobs(
+        group,
+        top_k=5,
+        temperature_flag="--ordering-temperature",
+        temperature_help="temperature of the Boltzmann weights of the orderings, K",
     )
-    group.add_argument(
-        "--top-k", type=int, default=5, help="orderings relaxed and ranked with the model"
-    )
-    group.add_argument(
-        "--max-atoms", type=int, default=200, help="largest ordered supercell, atoms"
-    )
-    group.add_argument(
-        "--ordering-temperature",
-        type=float,
-        default=800.0,
-        help="temperature of the Boltzmann weights of the orderings, K",
-    )
-    group.add_argument(
-        "--oxidation-states",
-        nargs="+",
-        default=None,
-        metavar="EL=Q",
-        help="for the Ewald pre-ranking, e.g. Li=1 Y=3 Cl=-1 (default: the file's, else "
-        "pymatgen's guess)",
-    )
-    group.add_argument(
-        "--relax-cell",
-        action="store_true",
-        help="relax the cell of each ordering too (default: fixed cell)",
-    )
-
-
-def oxidation_states(values: list[str] | None) -> dict[str, float] | None:
-    """``["Li=1", "Cl=-1"]`` -> ``{"Li": 1.0, "Cl": -1.0}`` (exit 2 on a malformed item)."""
-    if not values:
-        return None
-    out = {}
-    for item in values:
-        element, _, charge = item.partition("=")
-        try:
-            out[element.strip()] = float(charge)
-        except ValueError:
-            raise IonflowInputError(
-                f"--oxidation-states takes EL=CHARGE items such as Li=1, got {item!r}"
-            ) from None
-    return out
 
 
 def ordering_maker(args: argparse.Namespace, structure: Any) -> Any:

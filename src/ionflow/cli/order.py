@@ -10,9 +10,11 @@ from ionflow.cli.common import (
     add_command,
     add_json_option,
     add_model_options,
+    add_ordering_knobs,
     check_model,
     configure_torch,
     fmt,
+    oxidation_states,
     print_json,
     run_on_store,
 )
@@ -46,20 +48,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "structure", help="partially occupied structure (CIF with occupancies, pymatgen JSON)"
     )
-    parser.add_argument(
-        "--max-orderings",
-        type=int,
-        default=2000,
-        help="cap on the symmetry-distinct orderings of the supercell (more is an error)",
-    )
-    parser.add_argument(
-        "--top-k", type=int, default=10, help="lowest-Ewald orderings relaxed and ranked"
-    )
-    parser.add_argument(
-        "--temperature", type=float, default=800.0, help="Boltzmann temperature, K (deng2025)"
-    )
-    parser.add_argument(
-        "--max-atoms", type=int, default=200, help="largest ordered supercell searched"
+    add_ordering_knobs(
+        parser,
+        top_k=10,
+        temperature_flag="--temperature",
+        temperature_help="Boltzmann temperature, K (deng2025)",
     )
     parser.add_argument(
         "--supercell",
@@ -81,37 +74,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="auto: enumlib if enum.x is on PATH, else shry, else pymatgen",
     )
     parser.add_argument(
-        "--oxidation-states",
-        nargs="+",
-        default=None,
-        metavar="EL=Q",
-        help="e.g. Li=1 Y=3 Cl=-1 (default: the file's, else pymatgen's guess)",
-    )
-    parser.add_argument(
-        "--relax-cell", action="store_true", help="relax the cell too (default: fixed cell)"
-    )
-    parser.add_argument(
         "--fmax", type=float, default=0.05, help="relaxation force convergence, eV/Å"
     )
     parser.add_argument("--max-steps", type=int, default=200, help="relaxation step limit")
     parser.add_argument("--symprec", type=float, default=0.1, help="symmetry tolerance, Å")
     add_model_options(parser)
     add_json_option(parser)
-
-
-def _oxidation_states(values: list[str] | None) -> dict[str, float] | None:
-    if not values:
-        return None
-    out = {}
-    for item in values:
-        element, sep, charge = item.partition("=")
-        try:
-            out[element.strip()] = float(charge)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise IonflowInputError(f"--oxidation-states takes EL=CHARGE items, got {item!r}")
-    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         raise IonflowInputError("--top-k, --max-orderings and --max-atoms must be >= 1")
     if args.temperature < 0:
         raise IonflowInputError(f"--temperature must be >= 0 K, got {args.temperature}")
-    oxidation = _oxidation_states(args.oxidation_states)
+    oxidation = oxidation_states(args.oxidation_states)
     check_cif_occupancies(args.structure)
     structure = read_structure(args.structure)
     t0 = time.perf_counter()
