@@ -12,31 +12,14 @@ PY=.venv-mace/bin/python
 IONFLOW=.venv-mace/bin/ionflow
 $PY - "$WORK" <<'PYEOF'
 import sys
-import numpy as np
-from ase.build import bulk
-from ase.calculators.emt import EMT
-from ase.calculators.singlepoint import SinglePointCalculator
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 from ionflow.core.hops import build_vacancy_endpoints, enumerate_hops
 from ionflow.core.training import write_extxyz
+from ionflow.core.training.synthetic import emt_alloy_configs
 
 work = sys.argv[1]
-def configs(n, elements, seed, vacancy=False):
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
-        a.set_chemical_symbols(list(rng.choice(elements, size=len(a))))
-        if vacancy:
-            del a[int(rng.integers(len(a)))]
-        a.set_cell(a.cell * (1 + rng.uniform(-0.02, 0.02)), scale_atoms=True)
-        a.rattle(0.08, seed=int(rng.integers(10**6)))
-        a.calc = EMT()
-        labels = {"energy": a.get_potential_energy(), "forces": a.get_forces(), "stress": a.get_stress()}
-        a.calc = SinglePointCalculator(a, **labels)
-        out.append(a)
-    return out
+configs = emt_alloy_configs
 write_extxyz(configs(30, ["Cu", "Al", "Ni"], 1) + configs(6, ["Cu"], 2, True), f"{work}/foundation_data.extxyz")
 write_extxyz(configs(20, ["Cu", "Ni"], 3, True), f"{work}/cu_ni.extxyz")
 cu = Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]])

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
 
 def _installed(dist: str) -> bool:
     """Whether ``dist`` is installed, without importing it (``import mace`` changes torch)."""
@@ -29,28 +27,9 @@ TINY = {"num_channels": 8, "max_L": 0, "r_max": 4.0, "correlation": 2, "batch_si
 
 def emt_configs(n: int, elements: list[str], seed: int, vacancy: bool = False) -> list:
     """``n`` rattled, strained 8-atom fcc cells of random ``elements``, labelled by EMT."""
-    from ase.build import bulk
-    from ase.calculators.emt import EMT
-    from ase.calculators.singlepoint import SinglePointCalculator
+    from ionflow.core.training.synthetic import emt_alloy_configs
 
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
-        atoms.set_chemical_symbols(list(rng.choice(elements, size=len(atoms))))
-        if vacancy:
-            del atoms[int(rng.integers(len(atoms)))]
-        atoms.set_cell(atoms.cell * (1 + rng.uniform(-0.02, 0.02)), scale_atoms=True)
-        atoms.rattle(0.08, seed=int(rng.integers(10**6)))
-        atoms.calc = EMT()
-        labels = {
-            "energy": atoms.get_potential_energy(),
-            "forces": atoms.get_forces(),
-            "stress": atoms.get_stress(),
-        }
-        atoms.calc = SinglePointCalculator(atoms, **labels)
-        out.append(atoms)
-    return out
+    return emt_alloy_configs(n, elements, seed, vacancy=vacancy)
 
 
 def split(configs: list) -> tuple[list, list, list]:
