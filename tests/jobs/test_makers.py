@@ -173,3 +173,22 @@ def test_defaults_come_from_the_settings(monkeypatch, tmp_path):
     assert HopEnumerationMaker().supercell_min_length == 12.0
     flow = ScreenHopsFlow()
     assert isinstance(flow.make(Structure(Lattice.cubic(3), ["Li"], [[0, 0, 0]])), Flow)
+
+
+def test_model_fields_are_checked_and_normalised_when_built(emt_spec, tmp_path):
+    """One rule for every Maker with a model: a spec dict, a string path, a known worker."""
+    import pytest
+
+    from ionflow.errors import IonflowInputError
+    from ionflow.jobs import MLIPMDMaker, MLIPNebMaker
+    from ionflow.jobs.vacancy import VacancyRelaxMaker
+    from ionflow.mlip import parse_model_spec
+
+    for cls in (MLIPMDMaker, MLIPNebMaker, VacancyRelaxMaker):
+        maker = cls(model=parse_model_spec(emt_spec), checkpoint_dir=tmp_path)
+        assert isinstance(maker.model, dict)
+        assert maker.checkpoint_dir == str(tmp_path)
+        with pytest.raises(ValueError, match="worker"):
+            cls(model=emt_spec, worker="tpu")
+        with pytest.raises(IonflowInputError):
+            cls(model="no-such-model")

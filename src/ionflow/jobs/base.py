@@ -57,6 +57,31 @@ def check_worker(worker: str) -> str:
     return worker
 
 
+def check_model_fields(maker: Any) -> None:
+    """Check a Maker's ``model``, ``checkpoint_dir`` and ``worker`` fields when it is built.
+
+    A model spec that cannot be parsed fails here, not in the job; a non-string spec (a
+    :class:`~ionflow.mlip.ModelSpec` or a calculator dict) becomes the plain dict that
+    survives jobflow/monty serialisation unchanged; ``checkpoint_dir`` becomes a string.
+
+    Parameters
+    ----------
+    maker
+        A Maker with a ``model`` field (``None`` allowed: no model) and, optionally,
+        ``checkpoint_dir`` and ``worker`` fields.
+    """
+    from ionflow.mlip import parse_model_spec
+
+    if maker.model is not None:
+        spec = parse_model_spec(maker.model)
+        if not isinstance(maker.model, str):
+            maker.model = spec.as_dict()
+    if getattr(maker, "checkpoint_dir", None) is not None:
+        maker.checkpoint_dir = str(maker.checkpoint_dir)
+    if hasattr(maker, "worker"):
+        check_worker(maker.worker)
+
+
 def route(job: Job | Flow, worker: str, **manager_config: object) -> Job | Flow:
     """Tag ``job`` with the worker kind it needs.
 

@@ -13,7 +13,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.core.md import MDSettings, run_md
 from ionflow.core.npz import checkpoint_path
-from ionflow.jobs.base import check_worker, ionflow_job
+from ionflow.jobs.base import check_model_fields, ionflow_job
 from ionflow.mlip import get_evaluator, parse_model_spec
 from ionflow.schemas.arrays import PackedArray
 from ionflow.schemas.md import MDDoc, MDTrajectory
@@ -83,12 +83,7 @@ class MLIPMDMaker(Maker):
     def __post_init__(self) -> None:
         if isinstance(self.md_settings, dict):
             self.md_settings = MDSettings(**self.md_settings)  # a bad knob fails here
-        spec = parse_model_spec(self.model)
-        if not isinstance(self.model, str):
-            self.model = spec.as_dict()  # a plain dict that survives monty unchanged
-        if self.checkpoint_dir is not None:
-            self.checkpoint_dir = str(self.checkpoint_dir)
-        check_worker(self.worker)
+        check_model_fields(self)
 
     @ionflow_job(output_schema=MDDoc, data=["trajectory"], name_suffix=_run_suffix)
     def make(self, structure: Structure, temperature: float, seed: int = 0) -> MDDoc:

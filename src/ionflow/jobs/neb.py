@@ -13,7 +13,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.neb.engine import NebSettings, RelaxResult, max_atomic_force, run_neb
 from ionflow.core.npz import checkpoint_path
-from ionflow.jobs.base import check_worker, ionflow_job
+from ionflow.jobs.base import check_model_fields, ionflow_job
 from ionflow.mlip import ModelLoadError, get_evaluator, parse_model_spec
 from ionflow.schemas.neb import NebDoc, NebImages
 from ionflow.settings import default_model, default_neb_fmax
@@ -133,13 +133,7 @@ class MLIPNebMaker(Maker):
             raise IonflowInputError(
                 f"interpolation must be 'idpp' or 'linear', got {self.interpolation!r}"
             )
-        spec = parse_model_spec(self.model)
-        if not isinstance(self.model, str):
-            # a plain dict that survives jobflow/monty serialisation unchanged
-            self.model = spec.as_dict()
-        if self.checkpoint_dir is not None:
-            self.checkpoint_dir = str(self.checkpoint_dir)
-        check_worker(self.worker)
+        check_model_fields(self)
 
     @ionflow_job(output_schema=NebDoc, data=["images"], name_suffix=_hop_suffix)
     def make(

@@ -17,7 +17,7 @@ from ionflow.core.neb.relax import relax_fixed_cell
 from ionflow.core.neb.result import RelaxResult
 from ionflow.core.neb.settings import ENDPOINT_OPTIMIZERS
 from ionflow.core.npz import checkpoint_path, read_npz, write_npz
-from ionflow.jobs.base import check_worker, ionflow_job
+from ionflow.jobs.base import check_model_fields, ionflow_job
 from ionflow.mlip import get_evaluator, parse_model_spec
 from ionflow.schemas.vacancy import VacancyDoc
 from ionflow.settings import default_model
@@ -116,12 +116,7 @@ class VacancyRelaxMaker(Maker):
             raise IonflowInputError(
                 f"optimizer must be one of {ENDPOINT_OPTIMIZERS}, got {self.optimizer!r}"
             )
-        spec = parse_model_spec(self.model)
-        if not isinstance(self.model, str):
-            self.model = spec.as_dict()
-        if self.checkpoint_dir is not None:
-            self.checkpoint_dir = str(self.checkpoint_dir)
-        check_worker(self.worker)
+        check_model_fields(self)
 
     @classmethod
     def from_neb_maker(
