@@ -73,6 +73,7 @@ def _neb_unit(doc, wall: float, n_atoms: int) -> dict:
         endpoint_calls=d["endpoint_force_calls"],
         band_calls=d["band_force_calls"],
         steps=d["n_steps"],
+        optimizer_switches=d.get("optimizer_switches", []),
         wall_s=wall,
         atoms=n_atoms,
     )
@@ -295,6 +296,10 @@ def main(argv=None) -> int:
     p.add_argument("--min-length", type=float, default=10.0, help="L of both rules (Å)")
     p.add_argument("--today-min-length", type=float, default=None)
     p.add_argument("--fmax", type=float, default=0.05)
+    p.add_argument("--max-steps", type=int, default=None, help="band steps (NebSettings default)")
+    p.add_argument(
+        "--stall-window", type=int, default=None, help="0 turns stall handling off (default 40)"
+    )
     p.add_argument("--n-images", type=int, default=7)
     p.add_argument("--model", default="chgnet")
     p.add_argument("--threads", type=int, default=1)
@@ -358,7 +363,8 @@ def main(argv=None) -> int:
         ev.evaluate([AseAtomsAdaptor.get_atoms(structure)])  # warm-up, not counted
 
     def neb_maker(sub: str) -> MLIPNebMaker:
-        settings = NebSettings(fmax=args.fmax)
+        knobs = {"max_steps": args.max_steps, "stall_window": args.stall_window}
+        settings = NebSettings(fmax=args.fmax, **{k: v for k, v in knobs.items() if v is not None})
         return MLIPNebMaker(
             model=args.model,
             n_images=args.n_images,
