@@ -204,6 +204,48 @@ def _barriers(units: dict, proc: str, enum) -> dict[str, tuple]:
     return out
 
 
+def _partners(units: dict) -> dict[str, list[str]]:
+    """Per hop id, the other hops of its band (the same path) in the shared procedures."""
+    out: dict[str, list[str]] = {}
+    for key, u in units.items():
+        if "/band/" in key and "members" in u:
+            ids = [h for h, _ in u["members"]]
+            for h in ids:
+                out.setdefault(h, [x for x in ids if x != h])
+    return out
+
+
+def _extrapolate(mine: dict, proc: str, partners: dict, n_hops: int) -> dict:
+    """Totals over all hops of a per-hop procedure that ran on a subset.
+
+    A hop not run costs what a measured hop of the same path (its band partner) cost; any
+    other missing hop costs the mean of the measured hops.
+    """
+    ran = {k.split("/", 2)[2]: u for k, u in mine.items() if "/hop/" in k}
+    calls = sum(u["force_calls"] for u in ran.values())
+    wall = sum(u["wall_s"] for u in ran.values())
+    mean_calls, mean_wall = calls / len(ran), wall / len(ran)
+    by_partner = 0
+    all_ids = set(ran) | set(partners)
+    missing = [h for h in sorted(all_ids) if h not in ran]
+    for h in missing:
+        twin = next((ran[p] for p in partners.get(h, []) if p in ran), None)
+        by_partner += twin is not None
+        calls += twin["force_calls"] if twin else mean_calls
+        wall += twin["wall_s"] if twin else mean_wall
+    n_other = n_hops - len(ran) - len(missing)  # hops no band names (no shared run)
+    calls += max(n_other, 0) * mean_calls
+    wall += max(n_other, 0) * mean_wall
+    return {
+        "force_calls": calls,
+        "wall_s": wall,
+        "nebs": n_hops,
+        "endpoint_relaxations": 2 * n_hops,
+        "from_hops": len(ran),
+        "from_partner_hop": by_partner,
+    }
+
+
 def summarize(results: dict, n_hops: int) -> dict:
     """Totals per procedure (extrapolated to all hops where a subset ran)."""
     units = results["units"]
@@ -227,14 +269,7 @@ def summarize(results: dict, n_hops: int) -> dict:
             "units": len(mine),
         }
         if not shared and 0 < nebs < n_hops:
-            scale = n_hops / nebs
-            t["extrapolated"] = {
-                "force_calls": calls * scale,
-                "wall_s": wall * scale,
-                "nebs": n_hops,
-                "endpoint_relaxations": 2 * n_hops,
-                "from_hops": nebs,
-            }
+            t["extrapolated"] = _extrapolate(mine, proc, _partners(units), n_hops)
         totals[proc] = t
     return totals
 
@@ -300,6 +335,10 @@ def main(argv=None) -> int:
     p.add_argument(
         "--stall-window", type=int, default=None, help="0 turns stall handling off (default 40)"
     )
+    p.add_argument("--stall-fallback", default=None, help="fire, restart, ... (default fire)")
+    p.add_argument(
+        "--no-dynamic", action="store_true", help="FIRE without DyNEB freezing of converged images"
+    )
     p.add_argument("--n-images", type=int, default=7)
     p.add_argument("--model", default="chgnet")
     p.add_argument("--threads", type=int, default=1)
@@ -363,7 +402,12 @@ def main(argv=None) -> int:
         ev.evaluate([AseAtomsAdaptor.get_atoms(structure)])  # warm-up, not counted
 
     def neb_maker(sub: str) -> MLIPNebMaker:
-        knobs = {"max_steps": args.max_steps, "stall_window": args.stall_window}
+        knobs = {
+            "max_steps": args.max_steps,
+            "stall_window": args.stall_window,
+            "stall_fallback": args.stall_fallback,
+            "dynamic": False if args.no_dynamic else None,
+        }
         settings = NebSettings(fmax=args.fmax, **{k: v for k, v in knobs.items() if v is not None})
         return MLIPNebMaker(
             model=args.model,
