@@ -74,6 +74,7 @@ def _neb_unit(doc, wall: float, n_atoms: int) -> dict:
         band_calls=d["band_force_calls"],
         steps=d["n_steps"],
         optimizer_switches=d.get("optimizer_switches", []),
+        relative_energies_eV=[round(e, 4) for e in d.get("relative_energies_eV", [])],
         wall_s=wall,
         atoms=n_atoms,
     )

@@ -21,9 +21,7 @@ def test_disordered_input_is_ordered_then_screened(emt_spec):
     flow = ScreenHopsFlow(
         enumeration_maker=HopEnumerationMaker(species="Cu", supercell_min_length=7.0),
         neb_maker=MLIPNebMaker(model=emt_spec, n_images=5, neb_settings={"fmax": 0.1}),
-        ordering_maker=OrderingMaker(
-            model=emt_spec, oxidation_states={"Cu": 0, "Al": 0}, top_k=2
-        ),
+        ordering_maker=OrderingMaker(model=emt_spec, oxidation_states={"Cu": 0, "Al": 0}, top_k=2),
     ).make(s)
     assert [j.name for j in flow.jobs][:2] == ["ordering", "lowest ordering"]
     store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})

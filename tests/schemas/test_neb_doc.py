@@ -19,6 +19,9 @@ def test_optimizer_switches_survive_into_the_document():
         optimizer_switches=[switch],
     )
     assert NebDoc.model_validate(doc.model_dump()).optimizer_switches == [switch]
-    assert NebDoc(
-        model="m", barrier_forward_eV=None, barrier_reverse_eV=None, converged=False, n_images=0
-    ).optimizer_switches == []
+    assert (
+        NebDoc(
+            model="m", barrier_forward_eV=None, barrier_reverse_eV=None, converged=False, n_images=0
+        ).optimizer_switches
+        == []
+    )

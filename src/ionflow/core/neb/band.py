@@ -134,6 +134,11 @@ class _Loop:
     stalled: bool = False
     last_step: int = 0
     switches: list[dict[str, Any]] = field(default_factory=list)
+    # after a switch to another optimiser: (step of the switch, best residual before it,
+    # best residual since); the fallback must beat the old best within ``stall_window``
+    trial: list[float] | None = None
+    reverting: bool = False
+    best_before_stall: float = float("inf")
 
     @property
     def steps_left(self) -> int:
@@ -151,12 +156,30 @@ class _Loop:
         if self.checkpoint is not None:
             self.checkpoint.band_step(step, self.neb, self.prior_calls)
         if self.detector is not None and self.detector.update(res):
+            self.best_before_stall = min(self.detector.history)
             self.detector = None  # once per band
             if self.settings.stall_fallback == "none":
                 self.record_switch(step, res, None)
             else:
                 raise _Stalled
+        if self.trial is not None:
+            self._judge_fallback(step, res)
         return res
+
+    def _judge_fallback(self, step: int, res: float) -> None:
+        """Back to the stalled optimiser when its fallback made no progress in its window."""
+        start, best_before, best = self.trial
+        best = min(best, res)
+        self.trial = [start, best_before, best]
+        if (
+            best < (1.0 - self.settings.stall_improvement) * best_before
+            or res <= self.settings.fmax
+        ):
+            self.trial = None  # the fallback is doing better: keep it
+        elif step - start >= self.settings.stall_window:
+            self.trial = None
+            self.reverting = True
+            raise _Stalled
 
     def record_switch(self, step: int, residual: float, target: str | None) -> None:
         """Note a stall (and the optimiser switched to) in the result and the progress."""
@@ -272,6 +295,11 @@ def _optimise(loop: _Loop) -> None:
         loop.stalled = False
         fallback = loop.settings.stall_fallback
         target = loop.optimizer if fallback == "restart" else fallback
+        if loop.reverting:  # the fallback did no better: the first optimiser goes on
+            loop.reverting = False
+            target = loop.switches[0]["from"]
+        elif target != loop.optimizer:
+            loop.trial = [loop.n_steps, loop.best_before_stall, float("inf")]
         loop.record_switch(loop.n_steps, loop.residual, target)
         loop.optimizer = target
         loop.base_steps = loop.n_steps

@@ -60,7 +60,10 @@ class NebSettings(MSONable):
         What a stalled band does, once per band: switch to another optimiser (one of
         :data:`OPTIMIZERS`, default ``"fire"``, with DyNEB freezing when ``dynamic``),
         ``"restart"`` the same optimiser (ODE12r re-estimates its step size, FIRE drops its
-        velocities) or ``"none"`` (only log it). Recorded in ``NebResult.optimizer_switches``.
+        velocities) or ``"none"`` (only log it). Another optimiser is on trial: unless its
+        best residual within ``stall_window`` steps is ``stall_improvement`` below the best
+        residual before the stall, the band goes back to the first optimiser (a second
+        switch). Recorded in ``NebResult.optimizer_switches``.
 
     Examples
     --------
