@@ -15,6 +15,7 @@ from pymatgen.core import Structure
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.hops import Hop
+from ionflow.core.neb.result import INTERMEDIATE_MINIMUM_EV
 from ionflow.core.neb.summary import summarize_hops
 from ionflow.core.screen import MappedEndpoint, ScreenPlan, map_vacancy, plan_screen
 from ionflow.core.screen.plan import HopEnds
@@ -98,10 +99,24 @@ def collect_hop_screen(
         n_hops=len(hops),
         n_converged=summary["n_converged"],
         n_failed=summary["n_failed"],
-        warnings=list(enum.get("warnings") or []),
+        warnings=list(enum.get("warnings") or []) + _band_warnings(outputs),
         supercell=enum.get("supercell"),
         **cost,
     )
+
+
+def _band_warnings(outputs: list[dict | None]) -> list[str]:
+    """A line per band that passes through a state below both endpoints (not elementary)."""
+    lines = []
+    for out in outputs:
+        depth = (out or {}).get("intermediate_minimum_eV") or 0.0
+        if depth > INTERMEDIATE_MINIMUM_EV:
+            lines.append(
+                f"hop {out.get('hop_id')}: the band passes {depth:.3f} eV below its lower "
+                "endpoint (an intermediate minimum): not an elementary hop, its barrier is "
+                "not a migration barrier between the endpoints"
+            )
+    return lines
 
 
 def _hop_results(

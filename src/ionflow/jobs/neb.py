@@ -12,6 +12,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.neb.engine import NebSettings, RelaxResult, max_atomic_force, run_neb
+from ionflow.core.neb.result import INTERMEDIATE_MINIMUM_EV
 from ionflow.core.npz import checkpoint_path
 from ionflow.jobs.base import check_model_fields, ionflow_job
 from ionflow.mlip import ModelLoadError, get_evaluator, parse_model_spec
@@ -258,6 +259,13 @@ class MLIPNebMaker(Maker):
             summary["force_calls"],
             summary["wall_time_s"],
         )
+        if summary["intermediate_minimum_eV"] > INTERMEDIATE_MINIMUM_EV:
+            logger.warning(
+                "hop %s: the band passes %.3f eV below its lower endpoint (an intermediate "
+                "minimum): the hop is not elementary and its barrier is not a migration barrier",
+                hop_id or initial.composition.reduced_formula,
+                summary["intermediate_minimum_eV"],
+            )
         return NebDoc(
             hop_id=hop_id,
             formula=initial.composition.formula,

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ionflow.core.neb.result import INTERMEDIATE_MINIMUM_EV
+
 __all__ = ["NebDoc", "NebImages"]
 
 
@@ -42,6 +44,11 @@ class NebDoc(BaseModel):
         default_factory=list,
         description="Optimiser changes of a stalled band (step, from, to, residual, "
         "band_force_calls); empty when the band never stalled",
+    )
+    intermediate_minimum_eV: float | None = Field(
+        None,
+        description="Depth of the lowest interior image below the lower endpoint (eV); "
+        f"above {INTERMEDIATE_MINIMUM_EV} eV the hop is not elementary",
     )
     settings: dict[str, Any] = Field(default_factory=dict)
     hop: dict[str, Any] | None = Field(None, description="Hop metadata (labels, length)")

@@ -24,6 +24,10 @@ class RelaxResult:
     max_force: float
 
 
+#: Interior minimum (eV below the lower endpoint) above which a band is flagged not elementary.
+INTERMEDIATE_MINIMUM_EV = 0.05
+
+
 @dataclass
 class NebResult:
     """Outcome of one NEB hop.
@@ -55,6 +59,20 @@ class NebResult:
     optimizer_switches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def intermediate_minimum(self) -> float:
+        """How far (eV, >= 0) the lowest interior image lies below the lower endpoint.
+
+        Above a few tens of meV the band passes through a state more stable than either
+        endpoint: the hop is not elementary (the vacancy endpoint decays, e.g. a neighbour
+        fills it), its barrier is not a migration barrier between the endpoints, and the
+        band converges slowly (its images slide into the intermediate basin).
+        """
+        e = np.asarray(self.energies, dtype=float)
+        if len(e) < 3 or not np.all(np.isfinite(e)):
+            return 0.0
+        return float(max(0.0, min(e[0], e[-1]) - e[1:-1].min()))
+
+    @property
     def relative_energies(self) -> list[float]:
         """Energies relative to the initial state (eV)."""
         return [e - self.energies[0] for e in self.energies]
@@ -78,4 +96,5 @@ class NebResult:
             "failure_reason": self.failure_reason,
             "endpoints_converged": self.endpoints_converged,
             "optimizer_switches": [dict(s) for s in self.optimizer_switches],
+            "intermediate_minimum_eV": self.intermediate_minimum,
         }
