@@ -206,3 +206,30 @@ def test_a_continued_band_keeps_its_fallback(toy_evaluator, tmp_path, caplog):
     assert second.converged
     assert second.n_steps > first.n_steps
     assert n == len(second.energies)
+
+
+def test_a_band_through_a_basin_below_its_endpoints_is_not_switched(toy_evaluator, caplog):
+    """Endpoints lifted 0.5 eV out of the valley: the band sinks into a basin below both.
+
+    The hop is not elementary and no optimiser switch repairs that (on Li3N's 1b self-hop
+    FIRE slid the band 1.4 eV into its basin and never converged): the stall is noted with
+    the depth and the band goes on exactly as without stall handling.
+    """
+    band = _band()
+    for end in (band[0], band[-1]):
+        end.positions[0, 1] += 0.15  # 0.5 * ks * 0.15² ≈ 0.56 eV above the valley floor
+    plain = run_neb_band(
+        [im.copy() for im in band], toy_evaluator, _settings(stall_window=0, max_steps=150)
+    )
+    with caplog.at_level(logging.WARNING, logger="ionflow.core.neb.progress"):
+        noted = run_neb_band(
+            [im.copy() for im in band], toy_evaluator, _settings(stall_window=20, max_steps=150)
+        )
+    (switch,) = noted.optimizer_switches
+    assert switch["to"] is None
+    assert switch["note"].startswith("intermediate minimum")
+    assert float(switch["note"].split()[2]) > 0.3
+    assert any("not elementary" in r.message for r in caplog.records)
+    assert noted.force_calls == plain.force_calls
+    assert noted.n_steps == plain.n_steps
+    assert noted.intermediate_minimum > 0.3

@@ -23,7 +23,7 @@ from ase.mep import NEB
 
 from ionflow.core.errors import IonflowInputError
 from ionflow.core.neb.progress import BandProgress
-from ionflow.core.neb.result import NebResult, RelaxResult
+from ionflow.core.neb.result import INTERMEDIATE_MINIMUM_EV, NebResult, RelaxResult, interior_depth
 from ionflow.core.neb.settings import NebSettings, make_optimizer
 
 if TYPE_CHECKING:
@@ -158,7 +158,12 @@ class _Loop:
         if self.detector is not None and self.detector.update(res):
             self.best_before_stall = min(self.detector.history)
             self.detector = None  # once per band
-            if self.settings.stall_fallback == "none":
+            depth = interior_depth(self.neb.energies)
+            if depth > INTERMEDIATE_MINIMUM_EV:
+                # a band through a basin below both endpoints: no optimiser fixes that (on
+                # Li3N's 1b self-hop FIRE slid the band 1.4 eV into the basin, unconverged)
+                self.record_switch(step, res, None, note=f"intermediate minimum {depth:.3f} eV")
+            elif self.settings.stall_fallback == "none":
                 self.record_switch(step, res, None)
             else:
                 raise _Stalled
@@ -181,19 +186,22 @@ class _Loop:
             self.reverting = True
             raise _Stalled
 
-    def record_switch(self, step: int, residual: float, target: str | None) -> None:
+    def record_switch(
+        self, step: int, residual: float, target: str | None, note: str | None = None
+    ) -> None:
         """Note a stall (and the optimiser switched to) in the result and the progress."""
         calls = self.prior_calls + self.neb.n_evaluations
-        self.switches.append(
-            {
-                "step": int(step),
-                "from": self.optimizer,
-                "to": target,
-                "residual": float(residual),
-                "band_force_calls": int(calls),
-            }
-        )
-        self.progress.switch(step, residual, self.optimizer, target, self.settings)
+        entry = {
+            "step": int(step),
+            "from": self.optimizer,
+            "to": target,
+            "residual": float(residual),
+            "band_force_calls": int(calls),
+        }
+        if note:
+            entry["note"] = note
+        self.switches.append(entry)
+        self.progress.switch(step, residual, self.optimizer, target, self.settings, note)
         if self.checkpoint is not None:
             self.checkpoint.state.optimizer_switches = [dict(s) for s in self.switches]
 

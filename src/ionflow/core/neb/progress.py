@@ -134,10 +134,20 @@ class BandProgress:
                 now - self._t0,
             )
 
-    def switch(self, step: int, residual: float, old: str, new: str | None, settings: Any) -> None:
+    def switch(
+        self,
+        step: int,
+        residual: float,
+        old: str,
+        new: str | None,
+        settings: Any,
+        note: str | None = None,
+    ) -> None:
         """Report a stalled band and the optimiser it goes on with (``None``: the same)."""
         what = (
-            "going on with it"
+            f"{note}: the hop is not elementary, no optimiser switch; going on with {old}"
+            if note
+            else "going on with it"
             if new is None
             else f"restarting {old}"
             if new == old

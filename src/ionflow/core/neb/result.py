@@ -28,6 +28,14 @@ class RelaxResult:
 INTERMEDIATE_MINIMUM_EV = 0.05
 
 
+def interior_depth(energies: Any) -> float:
+    """How far (eV, >= 0) the lowest interior image lies below the lower endpoint."""
+    e = np.asarray(energies, dtype=float)
+    if len(e) < 3 or not np.all(np.isfinite(e)):
+        return 0.0
+    return float(max(0.0, min(e[0], e[-1]) - e[1:-1].min()))
+
+
 @dataclass
 class NebResult:
     """Outcome of one NEB hop.
@@ -67,10 +75,7 @@ class NebResult:
         fills it), its barrier is not a migration barrier between the endpoints, and the
         band converges slowly (its images slide into the intermediate basin).
         """
-        e = np.asarray(self.energies, dtype=float)
-        if len(e) < 3 or not np.all(np.isfinite(e)):
-            return 0.0
-        return float(max(0.0, min(e[0], e[-1]) - e[1:-1].min()))
+        return interior_depth(self.energies)
 
     @property
     def relative_energies(self) -> list[float]:

@@ -63,7 +63,9 @@ class NebSettings(MSONable):
         velocities) or ``"none"`` (only log it). Another optimiser is on trial: unless its
         best residual within ``stall_window`` steps is ``stall_improvement`` below the best
         residual before the stall, the band goes back to the first optimiser (a second
-        switch). Recorded in ``NebResult.optimizer_switches``.
+        switch). A stalled band whose interior lies more than ``INTERMEDIATE_MINIMUM_EV``
+        below both endpoints is not switched (the hop is not elementary; the stall is noted).
+        Recorded in ``NebResult.optimizer_switches``.
 
     Examples
     --------
