@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -10,15 +9,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "barrier_accuracy", REPO / "benchmarks" / "barrier_accuracy.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +20,8 @@ def records():
     return json.loads(path.read_text())
 
 
-def test_first_ten_records_span_compositions_and_skip_flagged(records):
-    bench = _bench()
+def test_first_ten_records_span_compositions_and_skip_flagged(records, load_benchmark):
+    bench = load_benchmark("barrier_accuracy")
     chosen = bench.select_records(records, 10, "diverse", None, False)
     assert len(chosen) == 10
     assert not any(r["flags"] for r in chosen)
@@ -41,8 +31,8 @@ def test_first_ten_records_span_compositions_and_skip_flagged(records):
     assert chosen[4]["id"] == "devi_train_275_Li4P2O7"
 
 
-def test_straight_path_clearance_singles_out_the_li4p2o7_record(records):
-    bench = _bench()
+def test_straight_path_clearance_singles_out_the_li4p2o7_record(records, load_benchmark):
+    bench = load_benchmark("barrier_accuracy")
     chosen = bench.select_records(records, 10, "diverse", None, False)
     clear = {r["id"]: bench.straight_path_clearance(r) for r in chosen}
     tight = [k for k, v in clear.items() if v < bench.CLEARANCE_WARN]

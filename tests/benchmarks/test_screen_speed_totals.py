@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "screen_speed", REPO / "benchmarks" / "screen_speed.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _units():
@@ -29,8 +15,8 @@ def _units():
     }
 
 
-def test_a_missing_hop_costs_what_its_band_partner_cost():
-    bench = _bench()
+def test_a_missing_hop_costs_what_its_band_partner_cost(load_benchmark):
+    bench = load_benchmark("screen_speed")
     totals = bench.summarize({"units": _units()}, n_hops=3)
     x = totals["today"]["extrapolated"]
     assert x["force_calls"] == pytest.approx(180 + 60 + 180)  # B->A at A->B's cost, not the mean
@@ -40,8 +26,8 @@ def test_a_missing_hop_costs_what_its_band_partner_cost():
     assert x["endpoint_relaxations"] == 6
 
 
-def test_without_a_shared_run_missing_hops_cost_the_mean():
-    bench = _bench()
+def test_without_a_shared_run_missing_hops_cost_the_mean(load_benchmark):
+    bench = load_benchmark("screen_speed")
     units = {k: u for k, u in _units().items() if k.startswith("today/")}
     x = bench.summarize({"units": units}, n_hops=3)["today"]["extrapolated"]
     assert x["force_calls"] == pytest.approx(180 + 60 + 120)
