@@ -51,22 +51,6 @@ def test_intermediate_minimum_is_the_depth_below_the_lower_endpoint(energies, de
     assert res.summary()["intermediate_minimum_eV"] == pytest.approx(depth, abs=1e-9)
 
 
-def test_the_document_carries_it_and_old_documents_read():
-    doc = NebDoc(
-        model="m",
-        barrier_forward_eV=0.1,
-        barrier_reverse_eV=0.1,
-        converged=True,
-        n_images=7,
-        intermediate_minimum_eV=0.553,
-    )
-    assert NebDoc.model_validate(doc.model_dump()).intermediate_minimum_eV == 0.553
-    old = NebDoc(
-        model="m", barrier_forward_eV=0.1, barrier_reverse_eV=0.1, converged=True, n_images=7
-    )
-    assert old.intermediate_minimum_eV is None
-
-
 @job
 def _band_doc(depth: float):
     return NebDoc(
